@@ -1,0 +1,131 @@
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createJiti } from 'jiti';
+import { IngestError } from '../errors.js';
+import type { IngestConfig, IngestConfigInput } from './define-config.js';
+
+const DESKTOP_USER_AGENT =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+
+/** The defaults of every option (plugins come from the packaged `pipeline.config.ts`). */
+export function defaultConfig(): IngestConfig {
+  return {
+    dataDir: './.media-ingest',
+    uriPrefix: 'media-ingest://files/',
+    publicBaseUrl: '',
+    plugins: [],
+    modules: [],
+    limits: {
+      maxBytes: 10 * 1024 ** 3,
+      maxDurationSeconds: 4 * 3600,
+      maxPixelDimension: 8192,
+      maxStreams: 16,
+      maxUrlLength: 8192,
+      maxMetadataBytes: 64 * 1024,
+    },
+    network: {
+      connectTimeoutMs: 10_000,
+      idleTimeoutMs: 30_000,
+      totalTimeoutMs: 3_600_000,
+      maxRedirects: 10,
+      allowPrivateNetworks: false,
+      connectTo: [],
+      resolve: [],
+      userAgent: DESKTOP_USER_AGENT,
+    },
+    retry: { attempts: 4, baseDelayMs: 500, maxDelayMs: 30_000 },
+    concurrency: { network: 8, perHost: 4, cpu: Math.max(1, os.availableParallelism?.() ?? os.cpus().length) },
+    thumbnails: { width: 640, format: 'jpeg', quality: 80, segmentSeconds: 20, segmentThumbnailsByDefault: true },
+    probeTimeoutMs: 30_000,
+    ffmpegTimeoutMs: 120_000,
+    apiKeys: [],
+    webhooks: [],
+    logLevel: 'info',
+  };
+}
+
+/** Merges a partial config over a full one (objects one level deep; arrays replace). */
+export function mergeConfig(base: IngestConfig, input: IngestConfigInput | undefined): IngestConfig {
+  if (!input) return base;
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(input)) {
+    if (value === undefined) continue;
+    const current = merged[key];
+    merged[key] =
+      value && typeof value === 'object' && !Array.isArray(value) && current && typeof current === 'object' && !Array.isArray(current)
+        ? { ...current, ...value }
+        : value;
+  }
+  return merged as unknown as IngestConfig;
+}
+
+const list = (value: string | undefined): string[] | undefined =>
+  value === undefined ? undefined : value.split(',').map((s) => s.trim()).filter(Boolean);
+
+/** The options the environment sets (see the contract's table). */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): IngestConfigInput {
+  const network: Partial<IngestConfig['network']> = {};
+  const connectTo = list(env.MEDIA_INGEST_CONNECT_TO);
+  const resolve = list(env.MEDIA_INGEST_RESOLVE);
+  if (connectTo) network.connectTo = connectTo;
+  if (resolve) network.resolve = resolve;
+  if (env.MEDIA_INGEST_ALLOW_PRIVATE_NETWORKS !== undefined) {
+    network.allowPrivateNetworks = ['1', 'true', 'yes'].includes(env.MEDIA_INGEST_ALLOW_PRIVATE_NETWORKS.toLowerCase());
+  }
+  const input: IngestConfigInput = { network };
+  if (env.MEDIA_INGEST_DATA_DIR) input.dataDir = env.MEDIA_INGEST_DATA_DIR;
+  const keys = list(env.MEDIA_INGEST_API_KEYS);
+  if (keys) input.apiKeys = keys;
+  if (env.LOG_LEVEL) input.logLevel = env.LOG_LEVEL;
+  return input;
+}
+
+/** The packaged default config file: `pipeline.config.ts` at the package root (compiled `.js` in dist). */
+export function packagedConfigPath(): string | undefined {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  for (const candidate of [
+    path.resolve(here, '../../pipeline.config.js'),
+    path.resolve(here, '../../pipeline.config.ts'),
+    path.resolve(here, '../../../pipeline.config.ts'),
+  ]) {
+    if (existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/** Loads a config file (TypeScript or JavaScript, default export) at run time through jiti. */
+export async function loadConfigFile(file: string): Promise<IngestConfigInput> {
+  const absolute = path.resolve(file);
+  if (!existsSync(absolute)) throw new IngestError('invalid_request', `Config file not found: ${absolute}`);
+  const jiti = createJiti(import.meta.url, { interopDefault: true, moduleCache: true });
+  try {
+    const loaded = await jiti.import<IngestConfigInput | { default: IngestConfigInput }>(absolute);
+    const config = (loaded && typeof loaded === 'object' && 'default' in loaded ? loaded.default : loaded) as IngestConfigInput;
+    if (!config || typeof config !== 'object') throw new Error('the file has no default export object');
+    return config;
+  } catch (error) {
+    if (error instanceof IngestError) throw error;
+    throw new IngestError('invalid_request', `Cannot load config ${absolute}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+/** Where the config comes from, in order: explicit path, MEDIA_INGEST_CONFIG, the packaged default. */
+export interface ResolveConfigOptions {
+  configFile?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Highest precedence: CLI flags or createIngest arguments. */
+  overrides?: IngestConfigInput;
+}
+
+/** Defaults < config file < environment < overrides. */
+export async function resolveConfig(options: ResolveConfigOptions = {}): Promise<IngestConfig> {
+  const env = options.env ?? process.env;
+  const file = options.configFile ?? env.MEDIA_INGEST_CONFIG ?? packagedConfigPath();
+  let config = defaultConfig();
+  if (file) config = mergeConfig(config, await loadConfigFile(file));
+  config = mergeConfig(config, configFromEnv(env));
+  config = mergeConfig(config, options.overrides);
+  return config;
+}

@@ -1,0 +1,116 @@
+import type { FileRow, MediaInfo, SegmentRow, ThumbnailRow } from '../store/rows.js';
+
+/** The File object of the contract (Cloudglue `File` plus documented extras). */
+export interface IngestFile {
+  id: string;
+  status: FileRow['status'];
+  uri: string;
+  bytes: number | null;
+  created_at: number;
+  updated_at: number;
+  filename: string;
+  metadata: Record<string, unknown> | null;
+  media_type?: 'video' | 'audio';
+  media_info?: MediaInfo;
+  video_info?: Pick<MediaInfo, 'duration_seconds' | 'height' | 'width' | 'format' | 'has_audio'>;
+  thumbnail_url?: string;
+  source: string;
+  source_metadata: Record<string, unknown> | null;
+  url: string;
+  canonical_url: string;
+  content_sha256: string | null;
+  error?: { code: string; message: string };
+  progress?: { bytes_received: number; bytes_total: number | null };
+}
+
+/** A Cloudglue `Thumbnail`. */
+export interface IngestThumbnail {
+  id: string;
+  url: string;
+  time: number;
+  type: 'file' | 'segment';
+  segment_id?: string;
+  is_default: boolean;
+  width: number;
+  height: number;
+}
+
+/** A Cloudglue `FileSegment`. */
+export interface IngestSegment {
+  id: string;
+  file_id: string;
+  start_time: number;
+  end_time: number;
+  thumbnail_url: string;
+  index: number;
+}
+
+/** How URLs in views are built. */
+export interface ViewOptions {
+  uriPrefix: string;
+  publicBaseUrl: string;
+}
+
+/** The URL a thumbnail image is served at. */
+export function thumbnailUrl(options: ViewOptions, thumbnail: Pick<ThumbnailRow, 'file_id' | 'id' | 'path'>): string {
+  const extension = thumbnail.path.endsWith('.webp') ? 'webp' : 'jpg';
+  return `${options.publicBaseUrl.replace(/\/$/, '')}/v1/files/${thumbnail.file_id}/thumbnails/${thumbnail.id}.${extension}`;
+}
+
+/** Row → File JSON. `defaultThumbnail` is the file's default thumbnail row when it has one. */
+export function toFileView(row: FileRow, options: ViewOptions, defaultThumbnail?: ThumbnailRow): IngestFile {
+  const file: IngestFile = {
+    id: row.id,
+    status: row.status,
+    uri: `${options.uriPrefix}${row.id}`,
+    bytes: row.bytes,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+    filename: row.filename,
+    metadata: row.metadata,
+    source: row.source,
+    source_metadata: row.source_metadata,
+    url: row.url,
+    canonical_url: row.canonical_url,
+    content_sha256: row.content_sha256,
+  };
+  if (row.media_type) file.media_type = row.media_type;
+  if (row.media_info) {
+    file.media_info = row.media_info;
+    if (row.media_type === 'video') {
+      const { duration_seconds, height, width, format, has_audio } = row.media_info;
+      file.video_info = { duration_seconds, height, width, format, has_audio };
+    }
+  }
+  if (defaultThumbnail) file.thumbnail_url = thumbnailUrl(options, defaultThumbnail);
+  if (row.status === 'failed' && row.error_code) file.error = { code: row.error_code, message: row.error_message ?? row.error_code };
+  if ((row.status === 'processing' || row.status === 'pending') && row.progress_received !== null) {
+    file.progress = { bytes_received: row.progress_received, bytes_total: row.progress_total };
+  }
+  return file;
+}
+
+export function toThumbnailView(row: ThumbnailRow, options: ViewOptions): IngestThumbnail {
+  const view: IngestThumbnail = {
+    id: row.id,
+    url: thumbnailUrl(options, row),
+    time: row.time,
+    type: row.type,
+    is_default: row.is_default,
+    width: row.width,
+    height: row.height,
+  };
+  if (row.segment_id) view.segment_id = row.segment_id;
+  return view;
+}
+
+export function toSegmentView(row: SegmentRow, thumbnail: ThumbnailRow | undefined, options: ViewOptions): IngestSegment {
+  return {
+    id: row.id,
+    file_id: row.file_id,
+    start_time: row.start_time,
+    end_time: row.end_time,
+    thumbnail_url: thumbnail ? thumbnailUrl(options, thumbnail) : '',
+    index: row.idx,
+  };
+}

@@ -1,0 +1,443 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import os from 'node:os';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { IngestError, isIngestError, toIngestError } from '../errors.js';
+import type { IngestConfig } from '../config/define-config.js';
+import type { SourcePlugin } from '../plugin-api.js';
+import type { GuardedHttpClient } from '../net/http-client.js';
+import type { ContentAddressedStore } from '../store/blob-store.js';
+import type { Registry, FileListQuery } from '../store/registry.js';
+import type { FileRow, FileStatus } from '../store/rows.js';
+import { parseAndCheckUrl } from '../url/policy.js';
+import { normalizeUrl } from '../url/normalize.js';
+import { sanitizeFilename } from '../stages/filename.js';
+import { SingleFlight } from './single-flight.js';
+import { WorkQueues } from './queues.js';
+import { FilePipeline, abortReason, mediaInfoOf } from './file-pipeline.js';
+import type { PreparedSource } from './file-pipeline.js';
+import { toFileView, toSegmentView, toThumbnailView } from './file-view.js';
+import type { IngestFile, IngestSegment, IngestThumbnail, ViewOptions } from './file-view.js';
+import { validateListQuery, validateMetadata, validatePage, validateUpdate } from './validate.js';
+import type { ListQueryInput, PageInput, ThumbnailQueryInput } from './validate.js';
+
+/** Options of {@link Ingest.sync}. */
+export interface SyncOptions {
+  /** User metadata stored with a new file (ignored when the URL was synced before). */
+  metadata?: Record<string, unknown> | null;
+  /** Segment thumbnails for this file. @default config.thumbnails.segmentThumbnailsByDefault */
+  enableSegmentThumbnails?: boolean;
+  /** Resolve only when the file reaches a terminal status. @default false */
+  wait?: boolean;
+}
+
+/** A Cloudglue-style list page. */
+export interface ListPage<T> {
+  object: 'list';
+  data: T[];
+  total: number;
+  limit: number;
+  offset: number;
+}
+
+/** Event names of {@link Ingest}; handlers receive the File. */
+export type IngestEvent = 'file.processing' | 'file.progress' | 'file.completed' | 'file.failed' | 'file.deleted';
+
+/** What the engine is built from (bound in the DI container). */
+export interface IngestDeps {
+  config: IngestConfig;
+  logger: Logger;
+  http: GuardedHttpClient;
+  registry: Registry;
+  store: ContentAddressedStore;
+  plugins: SourcePlugin[];
+}
+
+const OWNER = `${os.hostname()}:${process.pid}`;
+const TERMINAL: ReadonlySet<FileStatus> = new Set(['completed', 'failed', 'not_applicable']);
+const SHUTDOWN = (): IngestError => new IngestError('cancelled', 'The engine was closed while the file was in flight');
+
+/** What a new or restarted file run is for. */
+type RunTarget =
+  | { kind: 'new'; aliasHash: string; metadata: Record<string, unknown> | null; segmentThumbnails: boolean }
+  | { kind: 'restart'; row: FileRow };
+
+/**
+ * The ingest engine: the library API of the contract. It validates, dedupes (single-flight on the URL alias
+ * and on the identity), and runs each file through the stages in {@link Ingest.runFile}.
+ */
+export class Ingest extends EventEmitter {
+  private readonly flights = new SingleFlight();
+  private readonly queues: WorkQueues;
+  private readonly pipeline: FilePipeline;
+  private readonly active = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  private readonly view: ViewOptions;
+  private closed = false;
+
+  constructor(private readonly deps: IngestDeps) {
+    super();
+    this.setMaxListeners(0);
+    this.queues = new WorkQueues(deps.config.concurrency);
+    this.view = { uriPrefix: deps.config.uriPrefix, publicBaseUrl: deps.config.publicBaseUrl };
+    this.pipeline = new FilePipeline({
+      config: deps.config, http: deps.http, registry: deps.registry, store: deps.store, logger: deps.logger,
+      onProgress: (row) => this.emit('file.progress', this.toView(row)),
+    });
+  }
+
+  /** The engine's configuration (read only). */
+  get config(): IngestConfig {
+    return this.deps.config;
+  }
+
+  /** Validates, dedupes and starts a URL; returns once the media response is open (or the file exists). */
+  async sync(rawUrl: string, options: SyncOptions = {}): Promise<IngestFile> {
+    this.assertOpen();
+    if (typeof rawUrl !== 'string') throw new IngestError('invalid_url', 'The URL must be a string');
+    const url = parseAndCheckUrl(rawUrl, { maxUrlLength: this.deps.config.limits.maxUrlLength });
+    const metadata = validateMetadata(options.metadata, this.deps.config.limits.maxMetadataBytes);
+    const aliasHash = sha256(`alias:${normalizeUrl(url)}`);
+    const segmentThumbnails = options.enableSegmentThumbnails ?? this.deps.config.thumbnails.segmentThumbnailsByDefault;
+    const file = await this.flights.run(`alias:${aliasHash}`, async () => {
+      const known = this.deps.registry.findByAlias(aliasHash);
+      if (known) return this.existing(known);
+      const plugin = this.pluginFor(url);
+      const offline = plugin.identify(url);
+      const target: RunTarget = { kind: 'new', aliasHash, metadata, segmentThumbnails };
+      if (!offline) return this.launch(url, plugin, target);
+      const identityHash = sha256(offline.key);
+      return this.flights.run(`identity:${identityHash}`, async () => {
+        const row = this.deps.registry.findByIdentity(identityHash);
+        if (row) {
+          this.deps.registry.addAlias(aliasHash, row.id, url.href);
+          return this.existing(row);
+        }
+        return this.launch(url, plugin, target);
+      });
+    });
+    return options.wait ? this.waitFor(file.id) : file;
+  }
+
+  /** Resolves with the file once it is in a terminal status. */
+  async waitFor(id: string): Promise<IngestFile> {
+    const row = this.requireRow(id);
+    if (TERMINAL.has(row.status) && !this.active.has(id)) return this.toView(row);
+    return new Promise((resolve, reject) => {
+      const onTerminal = (file: IngestFile): void => {
+        if (file.id !== id) return;
+        cleanup();
+        resolve(file);
+      };
+      const onDeleted = (file: IngestFile): void => {
+        if (file.id !== id) return;
+        cleanup();
+        reject(new IngestError('not_found', `File ${id} was deleted`));
+      };
+      const cleanup = (): void => {
+        this.off('file.completed', onTerminal);
+        this.off('file.failed', onTerminal);
+        this.off('file.deleted', onDeleted);
+        this.off('closed', onClosed);
+      };
+      const onClosed = (): void => {
+        cleanup();
+        const latest = this.deps.registry.db.open ? this.deps.registry.getFile(id) : undefined;
+        if (latest) resolve(this.toView(latest));
+        else reject(SHUTDOWN());
+      };
+      this.on('file.completed', onTerminal);
+      this.on('file.failed', onTerminal);
+      this.on('file.deleted', onDeleted);
+      this.on('closed', onClosed);
+      const latest = this.deps.registry.getFile(id);
+      if (latest && TERMINAL.has(latest.status) && !this.active.has(id)) onTerminal(this.toView(latest));
+    });
+  }
+
+  get(id: string): IngestFile {
+    return this.toView(this.requireRow(id));
+  }
+
+  list(query: ListQueryInput = {}): ListPage<IngestFile> {
+    const q: FileListQuery = validateListQuery(query);
+    const { rows, total } = this.deps.registry.listFiles(q);
+    return { object: 'list', data: rows.map((r) => this.toView(r)), total, limit: q.limit, offset: q.offset };
+  }
+
+  thumbnails(id: string, query: ThumbnailQueryInput = {}): ListPage<IngestThumbnail> {
+    this.requireRow(id);
+    const page = validatePage(query);
+    const types = query.type ? String(query.type).split(',').map((t) => t.trim()) : undefined;
+    let rows = this.deps.registry.thumbnails(id);
+    if (types) rows = rows.filter((r) => types.includes(r.type));
+    if (query.isDefault !== undefined) rows = rows.filter((r) => r.is_default === query.isDefault);
+    const data = rows.slice(page.offset, page.offset + page.limit).map((r) => toThumbnailView(r, this.view));
+    return { object: 'list', data, total: rows.length, limit: page.limit, offset: page.offset };
+  }
+
+  segments(id: string, query: PageInput = {}): ListPage<IngestSegment> {
+    this.requireRow(id);
+    const page = validatePage(query);
+    const rows = this.deps.registry.segments(id);
+    const thumbs = new Map(this.deps.registry.thumbnails(id).map((t) => [t.id, t]));
+    const data = rows
+      .slice(page.offset, page.offset + page.limit)
+      .map((s) => toSegmentView(s, s.thumbnail_id ? thumbs.get(s.thumbnail_id) : undefined, this.view));
+    return { object: 'list', data, total: rows.length, limit: page.limit, offset: page.offset };
+  }
+
+  /** Absolute path of a thumbnail image, for servers. */
+  thumbnailImagePath(fileId: string, thumbnailId: string): string {
+    const row = this.deps.registry.thumbnail(fileId, thumbnailId);
+    if (!row) throw new IngestError('not_found', `No thumbnail ${thumbnailId} for file ${fileId}`);
+    return path.join(this.deps.store.dataDir, row.path);
+  }
+
+  update(id: string, changes: { metadata?: unknown; filename?: unknown }): IngestFile {
+    this.requireRow(id);
+    const valid = validateUpdate(changes, this.deps.config.limits.maxMetadataBytes);
+    return this.toView(this.deps.registry.updateFile(id, valid)!);
+  }
+
+  /** Deletes a file, cancelling its work; the blob goes when no other file references it. */
+  async delete(id: string): Promise<{ id: string; object: 'file' }> {
+    const row = this.requireRow(id);
+    const job = this.active.get(id);
+    if (job) {
+      job.controller.abort(new IngestError('cancelled', `File ${id} was deleted while in flight`));
+      await job.done;
+    }
+    this.deps.registry.deleteFile(id);
+    await this.pipeline.discardOutputs(id, row.content_sha256);
+    this.emit('file.deleted', this.toView(row));
+    return { id, object: 'file' };
+  }
+
+  /** The registered source plugins and the URL forms each accepts. */
+  plugins(): Array<{ id: string; description: string; url_forms: readonly string[] }> {
+    return this.deps.plugins.map((p) => ({ id: p.id, description: p.description, url_forms: p.urlForms }));
+  }
+
+  /** Restarts files left pending/processing by a process that is gone; removes its temp files. */
+  async recover(): Promise<number> {
+    await this.deps.store.removeOrphanTemps();
+    const orphaned = this.deps.registry
+      .filesWithStatus(['pending', 'processing'])
+      .filter((row) => !this.active.has(row.id) && !isLiveOwner(row.owner));
+    for (const row of orphaned) {
+      this.deps.logger.info({ fileId: row.id }, 'resuming a file left in flight');
+      this.restart(row).catch(() => undefined);
+    }
+    return orphaned.length;
+  }
+
+  /** Stops taking work, cancels in-flight files (they go back to `pending` and resume on the next start), closes the registry. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.queues.clear();
+    const jobs = [...this.active.values()];
+    for (const job of jobs) job.controller.abort(SHUTDOWN());
+    await Promise.allSettled(jobs.map((j) => j.done));
+    this.emit('closed');
+    await this.deps.http.close();
+    this.deps.registry.close();
+  }
+
+  private restart(row: FileRow): Promise<IngestFile> {
+    const url = new URL(row.url);
+    return this.launch(url, this.pluginFor(url), { kind: 'restart', row });
+  }
+
+  /** An existing file: returned unchanged, unless it failed, in which case it restarts under the same id. */
+  private async existing(row: FileRow): Promise<IngestFile> {
+    if (row.status === 'failed' && !this.active.has(row.id)) return this.restart(row);
+    return this.toView(row);
+  }
+
+  /**
+   * Starts a file run. Resolves as soon as the media response is open and the row exists (or an existing
+   * row was found); rejects with errors known before that. The rest runs in the background.
+   */
+  private launch(url: URL, plugin: SourcePlugin, target: RunTarget): Promise<IngestFile> {
+    return new Promise<IngestFile>((resolveReady, rejectReady) => {
+      let ready = false;
+      let settle!: () => void;
+      const entry = { controller: new AbortController(), done: new Promise<void>((r) => (settle = r)) };
+      let fileId: string | undefined;
+      const register = (id: string): void => {
+        fileId = id;
+        this.active.set(id, entry);
+      };
+      if (target.kind === 'restart') register(target.row.id);
+      const onReady = (row: FileRow): void => {
+        ready = true;
+        resolveReady(this.toView(row));
+      };
+      this.runFile(url, plugin, target, entry.controller, register, onReady)
+        .catch((thrown) => {
+          if (!ready) rejectReady(toIngestError(thrown));
+        })
+        .finally(() => {
+          if (fileId && this.active.get(fileId) === entry) this.active.delete(fileId);
+          settle();
+          if (!ready) rejectReady(new IngestError('internal', 'The file run ended before it started'));
+        });
+    });
+  }
+
+  /** The stage order of one file, in one place. */
+  private async runFile(
+    url: URL,
+    plugin: SourcePlugin,
+    target: RunTarget,
+    controller: AbortController,
+    register: (id: string) => void,
+    onReady: (row: FileRow) => void,
+  ): Promise<void> {
+    const { registry } = this.deps;
+    const signal = controller.signal;
+    let row: FileRow | undefined = target.kind === 'restart' ? target.row : undefined;
+    const logger = this.deps.logger.child({ url: url.href, ...(row ? { fileId: row.id } : {}) });
+    try {
+      if (row) row = registry.updateFile(row.id, { status: 'pending', error_code: null, error_message: null, owner: OWNER })!;
+      // 1-2. Resolve and open, then download: one network slot for the host, so the open response never idles in a queue.
+      const blob = await this.queues.forHost(url.hostname, async () => {
+        const prepared = await this.pipeline.prepare(url, plugin, signal, logger);
+        if (row) row = this.restartRow(row, prepared);
+        else if (target.kind === 'new') {
+          const { row: stored, created } = this.createRow(url, plugin, prepared, target);
+          if (!created) {
+            // Another spelling (or another process) created this identity first: hand back that file.
+            await prepared.opened.response.dump();
+            onReady(stored);
+            return undefined;
+          }
+          row = stored;
+          register(row.id);
+        }
+        if (!row) return undefined;
+        onReady(row);
+        this.emit('file.processing', this.toView(row));
+        return this.pipeline.download(row, prepared, signal);
+      });
+      if (!row || !blob) return;
+      const fileId = row.id;
+      row = registry.updateFile(fileId, { bytes: blob.bytes, content_sha256: blob.sha256, progress_received: blob.bytes, progress_total: blob.bytes })!;
+      // 3. Probe the local blob.
+      const probe = await this.queues.cpuWork(() => this.pipeline.probe(blob.path, signal));
+      row = registry.updateFile(fileId, { media_type: probe.mediaType, media_info: mediaInfoOf(probe) })!;
+      // 4. Thumbnails for video.
+      if (probe.mediaType === 'video') {
+        const current = row;
+        await this.queues.cpuWork(() => this.pipeline.thumbnails(current, blob.path, probe, signal));
+      }
+      if (signal.aborted) throw abortReason(signal, SHUTDOWN());
+      row = registry.updateFile(fileId, { status: 'completed', owner: null, progress_received: null, progress_total: null })!;
+      logger.info({ fileId, bytes: blob.bytes }, 'file completed');
+      this.emit('file.completed', this.toView(row));
+    } catch (thrown) {
+      const error = toIngestError(thrown);
+      if (!row) throw error;
+      await this.settleFailure(row, error, signal);
+      throw error;
+    }
+  }
+
+  /** Records a failure: deleted files vanish, a closed engine checkpoints to `pending`, anything else fails. */
+  private async settleFailure(row: FileRow, error: IngestError, signal: AbortSignal): Promise<void> {
+    const { registry } = this.deps;
+    if (!registry.db.open || !registry.getFile(row.id)) return;
+    const latest = registry.getFile(row.id)!;
+    if (signal.aborted && this.closed) {
+      registry.updateFile(row.id, { status: 'pending', owner: null, content_sha256: null, bytes: null });
+      return;
+    }
+    if (signal.aborted && isIngestError(signal.reason) && signal.reason.message.includes('deleted')) return;
+    const failed = registry.updateFile(row.id, {
+      status: 'failed', owner: null, error_code: error.code, error_message: error.message,
+      progress_received: null, progress_total: null, content_sha256: null,
+    })!;
+    await this.pipeline.discardOutputs(row.id, latest.content_sha256);
+    this.deps.logger.warn({ fileId: row.id, code: error.code, err: error.message }, 'file failed');
+    this.emit('file.failed', this.toView(failed));
+  }
+
+  private createRow(
+    url: URL, plugin: SourcePlugin, prepared: PreparedSource, target: Extract<RunTarget, { kind: 'new' }>,
+  ): { row: FileRow; created: boolean } {
+    const { registry } = this.deps;
+    const identity = prepared.resolved.identity;
+    const now = Date.now();
+    const candidate: FileRow = {
+      id: randomUUID(), identity_hash: sha256(identity.key), identity_key: identity.key, status: 'processing',
+      url: url.href, canonical_url: identity.canonicalUrl, source: plugin.id,
+      filename: displayFilename(prepared), bytes: null, content_sha256: null,
+      metadata: target.metadata, media_type: null, media_info: null,
+      source_metadata: sourceMetadataOf(plugin, prepared), error_code: null, error_message: null,
+      progress_received: 0, progress_total: prepared.opened.declaredBytes,
+      enable_segment_thumbnails: target.segmentThumbnails, created_at: now, updated_at: now, owner: OWNER,
+    };
+    const result = registry.insertFileOnce(candidate);
+    registry.addAlias(target.aliasHash, result.row.id, url.href);
+    return result;
+  }
+
+  private restartRow(row: FileRow, prepared: PreparedSource): FileRow {
+    return this.deps.registry.updateFile(row.id, {
+      status: 'processing', owner: OWNER, 
+      source_metadata: sourceMetadataOf(this.pluginFor(new URL(row.url)), prepared),
+      progress_received: 0, progress_total: prepared.opened.declaredBytes,
+    })!;
+  }
+
+  private pluginFor(url: URL): SourcePlugin {
+    const plugin = this.deps.plugins.find((p) => p.matches(url));
+    if (!plugin) throw new IngestError('unsupported_page_host', `No source plugin accepts ${url.href}`);
+    return plugin;
+  }
+
+  private requireRow(id: string): FileRow {
+    const row = typeof id === 'string' ? this.deps.registry.getFile(id) : undefined;
+    if (!row) throw new IngestError('not_found', `No file with id ${String(id)}`);
+    return row;
+  }
+
+  private toView(row: FileRow): IngestFile {
+    const thumbnail = row.media_type === 'video' ? this.deps.registry.thumbnails(row.id).find((t) => t.is_default) : undefined;
+    return toFileView(row, this.view, thumbnail);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new IngestError('cancelled', 'The engine is closed');
+  }
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+function displayFilename(prepared: PreparedSource): string {
+  const { opened, resolved } = prepared;
+  return opened.dispositionFilename ?? sanitizeFilename(resolved.filename) ?? opened.urlFilename ?? 'file';
+}
+
+function sourceMetadataOf(plugin: SourcePlugin, prepared: PreparedSource): Record<string, unknown> | null {
+  if (prepared.resolved.sourceMetadata) return prepared.resolved.sourceMetadata;
+  return { source_type: plugin.id, ...prepared.opened.httpInfo };
+}
+
+/** True when `owner` (`host:pid`) is another live process on this host. */
+function isLiveOwner(owner: string | null): boolean {
+  if (!owner || owner === OWNER) return false;
+  const [host, pid] = [owner.slice(0, owner.lastIndexOf(':')), Number(owner.slice(owner.lastIndexOf(':') + 1))];
+  if (host !== os.hostname() || !Number.isInteger(pid)) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+

@@ -1,0 +1,44 @@
+/**
+ * media-ingest: turn a public media URL into a stored, probed, thumbnailed file record.
+ * `createIngest` is the library entry point; see the README for embedding, configuration and plugins.
+ */
+import 'reflect-metadata';
+import type { Logger } from 'pino';
+import { resolveConfig } from './config/load-config.js';
+import type { IngestConfigInput } from './config/define-config.js';
+import { buildContainer, TOKENS } from './engine/container.js';
+import type { Ingest } from './engine/ingest.js';
+import type { ContentAddressedStore } from './store/blob-store.js';
+
+export { defineConfig } from './config/define-config.js';
+export type { IngestConfig, IngestConfigInput, LimitsConfig, NetworkConfig, RetryConfig, ConcurrencyConfig, ThumbnailConfig, WebhookConfig } from './config/define-config.js';
+export { IngestError, isIngestError, ERROR_CODES } from './errors.js';
+export type { ErrorCode } from './errors.js';
+export type { Ingest, SyncOptions, ListPage, IngestEvent } from './engine/ingest.js';
+export type { IngestFile, IngestThumbnail, IngestSegment } from './engine/file-view.js';
+export type * from './plugin-api.js';
+export { TOKENS } from './engine/container.js';
+
+/** Options of {@link createIngest} besides the config itself. */
+export interface CreateIngestOptions extends IngestConfigInput {
+  /** A config file to load under these options (else MEDIA_INGEST_CONFIG, else the packaged pipeline.config.ts). */
+  configFile?: string;
+  /** A pino logger to use instead of the default (stderr). */
+  logger?: Logger;
+  /** Resume files a dead process left in flight, and remove its temp files. @default true */
+  recover?: boolean;
+}
+
+/**
+ * Creates an engine: loads the config (defaults < config file < environment < `options`), opens the
+ * registry and storage under the data dir, and registers the plugins.
+ */
+export async function createIngest(options: CreateIngestOptions = {}): Promise<Ingest> {
+  const { configFile, logger, recover, ...overrides } = options;
+  const config = await resolveConfig({ ...(configFile ? { configFile } : {}), overrides });
+  const container = buildContainer(config, logger);
+  await container.get<ContentAddressedStore>(TOKENS.Store).init();
+  const ingest = container.get<Ingest>(TOKENS.Ingest);
+  if (recover !== false) await ingest.recover();
+  return ingest;
+}

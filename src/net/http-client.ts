@@ -1,0 +1,293 @@
+import dns from 'node:dns';
+import type { LookupAddress } from 'node:dns';
+import { Readable } from 'node:stream';
+import type { Transform } from 'node:stream';
+import zlib from 'node:zlib';
+import { Agent, buildConnector, request as undiciRequest } from 'undici';
+import type { Logger } from 'pino';
+import { IngestError } from '../errors.js';
+import type { HttpClient, HttpRequestOptions, HttpResponse } from '../plugin-api.js';
+import type { NetworkConfig } from '../config/define-config.js';
+import { assertAddressAllowed, isIpLiteral, isPublicAddress } from './address-guard.js';
+import { parseRouting, routeKey } from './routing.js';
+import type { RoutingTable } from './routing.js';
+import { mapNetworkError } from './network-errors.js';
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+/** Options of {@link GuardedHttpClient}. */
+export interface GuardedHttpClientOptions {
+  network: NetworkConfig;
+  /** Default byte limit on every body. */
+  maxBytes: number;
+  logger: Logger;
+}
+
+function stripBrackets(host: string): string {
+  return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+}
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+/**
+ * The one HTTP client of media-ingest. The private-address block runs inside the connector (on the IP
+ * literal, the `--resolve` override, or every DNS answer), so it holds for the first request, every
+ * redirect hop and DNS rebinding alike. Redirects are followed here, one hop at a time, with a cap.
+ */
+export class GuardedHttpClient implements HttpClient {
+  private readonly routing: RoutingTable;
+  private readonly dispatcher: Agent;
+
+  constructor(private readonly options: GuardedHttpClientOptions) {
+    const { network } = options;
+    this.routing = parseRouting(network.connectTo, network.resolve);
+    const allowPrivate = network.allowPrivateNetworks;
+    const guardedLookup = (hostname: string, lookupOptions: dns.LookupOptions, callback: LookupCallback): void => {
+      dns.lookup(hostname, { ...lookupOptions, all: true }, (err, addresses) => {
+        if (err) return callback(err, []);
+        const blocked = addresses.find((a) => !allowPrivate && !isPublicAddress(a.address));
+        if (blocked) {
+          const error = new IngestError(
+            'blocked_address',
+            `Refused to connect to ${hostname} (${blocked.address}): private, loopback, link-local or reserved addresses are blocked`,
+          );
+          return callback(error as unknown as NodeJS.ErrnoException, []);
+        }
+        if (lookupOptions.all) return callback(null, addresses);
+        const first = addresses[0];
+        if (!first) return callback(Object.assign(new Error(`No address for ${hostname}`), { code: 'ENOTFOUND' }), []);
+        return callback(null, first.address, first.family);
+      });
+    };
+    const guardedConnect = buildConnector({ timeout: network.connectTimeoutMs, lookup: guardedLookup } as buildConnector.BuildOptions);
+    const routedConnect = buildConnector({ timeout: network.connectTimeoutMs });
+    const connect: buildConnector.connector = (opts, callback) => {
+      const hostname = stripBrackets(opts.hostname);
+      const port = Number(opts.port) || (opts.protocol === 'https:' ? 443 : 80);
+      const key = routeKey(hostname, port);
+      const servername = isIpLiteral(hostname) ? undefined : hostname.replace(/\.$/, '');
+      const route = this.routing.connectTo.get(key);
+      if (route) {
+        // An operator's explicit route: exempt from the block, TLS still verifies the original name.
+        return routedConnect({ ...opts, hostname: route.connectHost, port: String(route.connectPort), servername }, callback);
+      }
+      const override = this.routing.resolve.get(key);
+      let target = hostname;
+      try {
+        if (override !== undefined) {
+          assertAddressAllowed(override, hostname, allowPrivate);
+          target = override;
+        } else if (isIpLiteral(hostname)) {
+          assertAddressAllowed(hostname, hostname, allowPrivate);
+        }
+      } catch (error) {
+        return callback(error as Error, null);
+      }
+      return guardedConnect({ ...opts, hostname: target, port: String(port), servername }, callback);
+    };
+    this.dispatcher = new Agent({
+      connect,
+      headersTimeout: network.idleTimeoutMs,
+      bodyTimeout: network.idleTimeoutMs,
+      keepAliveTimeout: 4_000,
+      connections: 64,
+    });
+  }
+
+  /** Closes pooled connections. */
+  async close(): Promise<void> {
+    await this.dispatcher.close().catch(() => undefined);
+  }
+
+  async request(input: string | URL, requestOptions: HttpRequestOptions = {}): Promise<HttpResponse> {
+    const { network } = this.options;
+    let url = new URL(String(input));
+    let method: string = requestOptions.method ?? 'GET';
+    let body = requestOptions.body;
+    const redirects: string[] = [];
+    const maxRedirects = requestOptions.maxRedirects ?? network.maxRedirects;
+    const deadline = new AbortController();
+    const totalTimer = setTimeout(
+      () => deadline.abort(new IngestError('timeout', `Transfer of ${url.href} took longer than ${network.totalTimeoutMs} ms`)),
+      network.totalTimeoutMs,
+    );
+    totalTimer.unref();
+    // One controller for both deadlines and the caller's signal (AbortSignal.any signals can be collected early on Node 20).
+    const callerSignal = requestOptions.signal;
+    const forwardAbort = (): void => deadline.abort(callerSignal?.reason);
+    if (callerSignal?.aborted) forwardAbort();
+    else callerSignal?.addEventListener('abort', forwardAbort, { once: true });
+    const signal = deadline.signal;
+    const finish = (): void => {
+      clearTimeout(totalTimer);
+      callerSignal?.removeEventListener('abort', forwardAbort);
+    };
+    try {
+      for (;;) {
+        assertFetchableUrl(url, redirects.length > 0);
+        const headers = await this.buildHeaders(url, requestOptions);
+        let response: Awaited<ReturnType<typeof undiciRequest>>;
+        try {
+          response = await undiciRequest(url, { method: method as 'GET', headers, body, dispatcher: this.dispatcher, signal });
+        } catch (error) {
+          throw mapNetworkError(signal.aborted ? (signal.reason ?? error) : error, url.href);
+        }
+        await storeCookies(requestOptions, url, response.headers['set-cookie']);
+        const location = firstHeader(response.headers.location);
+        const follow = requestOptions.followRedirects !== false;
+        if (follow && REDIRECT_STATUSES.has(response.statusCode) && location) {
+          response.body.resume();
+          redirects.push(url.href);
+          let next: URL;
+          try {
+            next = new URL(location, url);
+          } catch (error) {
+            throw new IngestError('upstream_error', `${url.href} redirected to an invalid URL "${location.slice(0, 200)}"`, { cause: error });
+          }
+          if (redirects.length > maxRedirects) {
+            const loop = redirects.includes(next.href) ? ' (a redirect loop)' : '';
+            throw new IngestError('too_many_redirects', `More than ${maxRedirects} redirects starting at ${redirects[0]}${loop}`);
+          }
+          if (response.statusCode === 303 || ((response.statusCode === 301 || response.statusCode === 302) && method === 'POST')) {
+            method = 'GET';
+            body = undefined;
+          }
+          this.options.logger.debug({ from: url.href, to: next.href, status: response.statusCode }, 'redirect');
+          url = next;
+          continue;
+        }
+        return this.wrapResponse(response, url, redirects, requestOptions, signal, finish);
+      }
+    } catch (error) {
+      finish();
+      throw error;
+    }
+  }
+
+  private async buildHeaders(url: URL, requestOptions: HttpRequestOptions): Promise<Record<string, string>> {
+    const headers: Record<string, string> = {
+      'user-agent': this.options.network.userAgent,
+      accept: '*/*',
+      'accept-encoding': 'identity',
+    };
+    for (const [name, value] of Object.entries(requestOptions.headers ?? {})) headers[name.toLowerCase()] = value;
+    if (requestOptions.cookieJar) {
+      const cookie = await requestOptions.cookieJar.getCookieString(url.href);
+      if (cookie) headers.cookie = cookie;
+    }
+    if (requestOptions.rangeStart !== undefined) headers.range = `bytes=${requestOptions.rangeStart}-`;
+    return headers;
+  }
+
+  private wrapResponse(
+    response: Awaited<ReturnType<typeof undiciRequest>>,
+    url: URL,
+    redirects: string[],
+    requestOptions: HttpRequestOptions,
+    signal: AbortSignal,
+    finish: () => void,
+  ): HttpResponse {
+    const headers = response.headers as Record<string, string | string[] | undefined>;
+    const maxBytes = requestOptions.maxBytes ?? this.options.maxBytes;
+    const encoding = (firstHeader(headers['content-encoding']) ?? 'identity').trim().toLowerCase();
+    const declared = Number(firstHeader(headers['content-length']));
+    if (encoding === 'identity' && Number.isFinite(declared) && declared > maxBytes && response.statusCode < 300) {
+      response.body.destroy();
+      finish();
+      throw new IngestError('file_too_large', `${url.href} declares ${declared} bytes, over the limit of ${maxBytes}`);
+    }
+    const mapError = (error: unknown): Error => mapNetworkError(signal.aborted ? (signal.reason ?? error) : error, url.href);
+    const decoder = decoderFor(encoding);
+    const source: AsyncIterable<Buffer> = decoder ? response.body.pipe(decoder) : response.body;
+    const href = url.href;
+    async function* limited(): AsyncGenerator<Buffer> {
+      let received = 0;
+      try {
+        for await (const chunk of source) {
+          received += (chunk as Buffer).length;
+          if (received > maxBytes) throw new IngestError('file_too_large', `${href} sent more than the limit of ${maxBytes} bytes`);
+          yield chunk as Buffer;
+        }
+      } catch (error) {
+        throw mapError(error);
+      } finally {
+        finish();
+        if (!response.body.destroyed) response.body.destroy();
+      }
+    }
+    // Async iteration, not pipe(): one consumer pulls from undici's body, so backpressure is plain awaiting.
+    const output = Readable.from(limited(), { objectMode: false, highWaterMark: 1 << 20 });
+    const header = (name: string): string | undefined => firstHeader(headers[name.toLowerCase()]);
+    const readAll = async (limit: number): Promise<Buffer> => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of output) {
+        size += (chunk as Buffer).length;
+        if (size > limit) {
+          output.destroy();
+          throw new IngestError('upstream_error', `The answer of ${url.href} is larger than ${limit} bytes`);
+        }
+        chunks.push(chunk as Buffer);
+      }
+      return Buffer.concat(chunks);
+    };
+    return {
+      url: url.href,
+      status: response.statusCode,
+      headers,
+      redirects,
+      body: output,
+      header,
+      text: async (limit = 5 << 20) => (await readAll(limit)).toString('utf8'),
+      json: async <T>(limit = 5 << 20): Promise<T> => {
+        const text = (await readAll(limit)).toString('utf8');
+        try {
+          return JSON.parse(text) as T;
+        } catch (error) {
+          throw new IngestError('upstream_error', `The answer of ${url.href} is not JSON`, { cause: error });
+        }
+      },
+      dump: async () => {
+        output.resume();
+        output.destroy();
+      },
+    };
+  }
+}
+
+/** Only http(s) URLs without credentials are fetched, on the first request and on every redirect hop. */
+function assertFetchableUrl(url: URL, isRedirect: boolean): void {
+  const via = isRedirect ? 'a redirect to ' : '';
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new IngestError('unsupported_scheme', `Refused ${via}a ${url.protocol} URL: only http and https are fetched`);
+  }
+  if (url.username || url.password) {
+    throw new IngestError('invalid_url', `Refused ${via}a URL with credentials`);
+  }
+}
+
+async function storeCookies(options: HttpRequestOptions, url: URL, setCookie: string | string[] | undefined): Promise<void> {
+  if (!options.cookieJar || setCookie === undefined) return;
+  for (const cookie of Array.isArray(setCookie) ? setCookie : [setCookie]) {
+    await options.cookieJar.setCookie(cookie, url.href, { ignoreError: true });
+  }
+}
+
+function firstHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function decoderFor(encoding: string): Transform | undefined {
+  switch (encoding) {
+    case 'gzip':
+    case 'x-gzip':
+      return zlib.createGunzip();
+    case 'deflate':
+      return zlib.createInflate();
+    case 'br':
+      return zlib.createBrotliDecompress();
+    default:
+      return undefined;
+  }
+}
+

@@ -1,0 +1,278 @@
+/**
+ * Thumbnail stage: extracts frames from a local video with ffmpeg (through fluent-ffmpeg) and encodes them with
+ * sharp into `<outputDir>/<key>.jpg|.webp`.
+ *
+ * Fast path: one ffmpeg process extracts up to {@link MAX_FRAMES_PER_PROCESS} frames (one `-ss T -i file:` input and
+ * one PNG output per frame, fast input seeking, scaled down by ffmpeg), and up to `parallelism` processes run at once.
+ * Hardened like the probe: `-protocol_whitelist file`, the demuxer allowlist, `file:` inputs, no caller string in any
+ * option or filter, SIGKILL at the deadline or on abort.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import ffmpeg from 'fluent-ffmpeg';
+import sharp from 'sharp';
+import { IngestError, isIngestError, toIngestError } from '../errors.js';
+import { FORMAT_WHITELIST, classifyFfprobeError } from './probe.js';
+
+/** One frame to make. */
+export interface ThumbnailRequest {
+  /** File name stem of the result (`<key>.jpg`): letters, digits, `.`, `_`, `-`; not starting with `.`. */
+  key: string;
+  /** Where to take the frame; clamped into the media (see {@link ThumbnailOptions.durationSeconds}). */
+  timeSeconds: number;
+}
+
+/** Options of {@link makeThumbnails}. */
+export interface ThumbnailOptions {
+  /** The ffmpeg binary. @default the one from `@ffmpeg-installer/ffmpeg` */
+  ffmpegPath?: string;
+  /** Exact width of every thumbnail in pixels (height keeps the display aspect ratio; small sources are upscaled). */
+  width: number;
+  /** Output encoding. JPEG is written without mozjpeg (faster). */
+  format: 'jpeg' | 'webp';
+  /** Encoder quality, 1-100. */
+  quality: number;
+  /** Created if missing. Files are written under a temp name and renamed into place. */
+  outputDir: string;
+  /** Deadline for the whole call: every ffmpeg still running then is SIGKILLed and the call fails with `timeout`. */
+  timeoutMs: number;
+  /** How many ffmpeg processes may run at once. */
+  parallelism: number;
+  /** Aborting kills ffmpeg and rejects with the signal's IngestError reason, else `cancelled`. */
+  signal?: AbortSignal;
+  /**
+   * The media duration (from the probe). Times at or past it are clamped to slightly before the end. Without it,
+   * a request past the end is retried as a frame 0.5 s before the end (`-sseof`).
+   */
+  durationSeconds?: number | null;
+}
+
+/** A thumbnail written to disk. */
+export interface ThumbnailResult {
+  key: string;
+  /** The time actually used (after clamping). */
+  timeSeconds: number;
+  /** Absolute path of `<outputDir>/<key>.jpg|.webp`. */
+  path: string;
+  width: number;
+  height: number;
+  bytes: number;
+}
+
+/** Frames per ffmpeg process: amortises process start-up and demuxer probing. */
+export const MAX_FRAMES_PER_PROCESS = 10;
+const SAFE_KEY = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
+
+interface FrameJob {
+  request: ThumbnailRequest;
+  time: number;
+  fromEnd: boolean;
+  framePath: string;
+}
+
+/**
+ * Makes one thumbnail per request, in request order. All or nothing: on failure the files it wrote are removed.
+ *
+ * @throws IngestError `timeout`, `cancelled` (or the signal's IngestError reason), `unsupported_media_type` (a
+ *   container off the allowlist), `media_corrupt` (no frame can be decoded), `internal` (bad key or options).
+ */
+export async function makeThumbnails(
+  filePath: string, requests: ThumbnailRequest[], options: ThumbnailOptions,
+): Promise<ThumbnailResult[]> {
+  validate(requests, options);
+  if (options.signal?.aborted) throw abortError(options.signal);
+  if (requests.length === 0) return [];
+  const absolute = path.resolve(filePath);
+  const ffmpegPath = options.ffmpegPath ?? (await import('@ffmpeg-installer/ffmpeg')).default.path;
+  const outputDir = path.resolve(options.outputDir);
+  const extension = options.format === 'webp' ? '.webp' : '.jpg';
+
+  // One controller for everything in flight: the deadline, the caller's signal and the first failure abort it.
+  const controller = new AbortController();
+  const deadline = setTimeout(() => controller.abort(
+    new IngestError('timeout', `thumbnails took longer than ${options.timeoutMs} ms`)), options.timeoutMs);
+  const onAbort = () => controller.abort(abortError(options.signal!));
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const written: string[] = [];
+  let workDir: string | undefined;
+  try {
+    await mkdir(outputDir, { recursive: true });
+    workDir = await mkdtemp(path.join(os.tmpdir(), 'media-ingest-frames-'));
+    const jobs: FrameJob[] = requests.map((request, i) => ({
+      request, time: clampTime(request.timeSeconds, options.durationSeconds), fromEnd: false,
+      framePath: path.join(workDir!, `${i}.png`),
+    }));
+    const batchSize = Math.min(MAX_FRAMES_PER_PROCESS, Math.ceil(jobs.length / Math.max(1, options.parallelism)));
+    const batches: FrameJob[][] = [];
+    for (let i = 0; i < jobs.length; i += batchSize) batches.push(jobs.slice(i, i + batchSize));
+    const results = new Map<FrameJob, ThumbnailResult>();
+
+    const processBatch = async (batch: FrameJob[]) => {
+      await extractFrames(ffmpegPath, absolute, batch, options.width, controller.signal);
+      const missing = batch.filter((job) => !existsSync(job.framePath));
+      if (missing.length > 0) {
+        // Past the last decodable frame (duration unknown, or video ending before the audio): take one near the end.
+        for (const job of missing) job.fromEnd = true;
+        await extractFrames(ffmpegPath, absolute, missing, options.width, controller.signal);
+      }
+      for (const job of batch) {
+        if (!existsSync(job.framePath)) {
+          throw new IngestError('media_corrupt', `no video frame could be decoded near ${job.time.toFixed(2)} s`);
+        }
+        if (controller.signal.aborted) return;
+        const target = path.join(outputDir, `${job.request.key}${extension}`);
+        results.set(job, await encodeFrame(job, target, options, written));
+      }
+    };
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < batches.length && !controller.signal.aborted) await processBatch(batches[next++]!);
+    };
+    const settled = await Promise.allSettled(Array.from(
+      { length: Math.min(Math.max(1, options.parallelism), batches.length) },
+      () => worker().catch((error: unknown) => {
+        if (!controller.signal.aborted) controller.abort(toIngestError(error));
+        throw error;
+      }),
+    ));
+    if (controller.signal.aborted) throw controller.signal.reason;
+    const failed = settled.find((s) => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    return jobs.map((job) => results.get(job)!);
+  } catch (error) {
+    await Promise.all(written.map((file) => rm(file, { force: true })));
+    throw controller.signal.aborted ? toIngestError(controller.signal.reason) : toIngestError(error);
+  } finally {
+    clearTimeout(deadline);
+    options.signal?.removeEventListener('abort', onAbort);
+    if (workDir) await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+/** Runs one ffmpeg process extracting one PNG per job; resolves even when a time past the end produced no frame. */
+function extractFrames(ffmpegPath: string, absolute: string, jobs: FrameJob[], width: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  const command = ffmpeg().setFfmpegPath(ffmpegPath);
+  jobs.forEach((job, i) => {
+    command.input(`file:${absolute}`).inputOptions(
+      // Global options are accepted anywhere on ffmpeg's command line; they ride on the first input.
+      ...(i === 0 ? ['-nostdin', '-hide_banner', '-v', 'error'] : []),
+      ...(job.fromEnd ? ['-sseof', '-0.5'] : ['-ss', job.time.toFixed(3)]),
+      '-protocol_whitelist', 'file', '-format_whitelist', FORMAT_WHITELIST,
+    );
+  });
+  // Scale to the target width by display aspect ratio (sar), square pixels, even height of at least 2.
+  const scale = `scale=w=${width}:h='max(2,trunc(${width}*ih/(iw*sar)/2)*2)',setsar=1`;
+  jobs.forEach((job, i) => {
+    command.output(job.framePath).outputOptions(
+      '-map', `${i}:V:0`, '-frames:v', '1', '-vf', scale, '-c:v', 'png', '-compression_level', '1',
+    );
+  });
+  return new Promise<void>((resolve, reject) => {
+    let started = false;
+    const kill = () => { if (started) command.kill('SIGKILL'); };
+    signal.addEventListener('abort', kill, { once: true });
+    command.on('start', () => {
+      started = true;
+      if (signal.aborted) command.kill('SIGKILL');
+    });
+    command.on('error', (error: Error, _stdout: string | null, stderr: string | null) => {
+      signal.removeEventListener('abort', kill);
+      if (signal.aborted) return reject(signal.reason);
+      if (!started || !stderr) return reject(new IngestError('internal', `cannot run ffmpeg: ${error.message}`, { cause: error }));
+      const coded = classifyFfprobeError(stderr);
+      reject(new IngestError(coded.code, coded.message.replace('the media cannot be read', 'ffmpeg cannot read the media'), { cause: error }));
+    });
+    command.on('end', () => {
+      signal.removeEventListener('abort', kill);
+      if (signal.aborted) reject(signal.reason);
+      else resolve();
+    });
+    command.run();
+  });
+}
+
+/** Encodes one frame with sharp at the exact width, atomically (temp name in the same directory, then rename). */
+async function encodeFrame(job: FrameJob, target: string, options: ThumbnailOptions, written: string[]): Promise<ThumbnailResult> {
+  const temp = path.join(path.dirname(target), `.${job.request.key}.${randomBytes(6).toString('hex')}.tmp`);
+  written.push(temp);
+  const image = sharp(job.framePath, { failOn: 'error' }).resize({ width: options.width, withoutEnlargement: false });
+  const encoded = options.format === 'webp'
+    ? image.webp({ quality: options.quality })
+    : image.jpeg({ quality: options.quality, mozjpeg: false });
+  const info = await encoded.toFile(temp);
+  written.push(target);
+  await rename(temp, target);
+  return {
+    key: job.request.key,
+    timeSeconds: job.fromEnd && options.durationSeconds ? Math.max(0, options.durationSeconds - 0.5) : job.time,
+    path: target, width: info.width, height: info.height, bytes: info.size,
+  };
+}
+
+function validate(requests: ThumbnailRequest[], options: ThumbnailOptions): void {
+  const keys = new Set<string>();
+  for (const { key, timeSeconds } of requests) {
+    if (!SAFE_KEY.test(key) || keys.has(key)) throw new IngestError('internal', `invalid or duplicate thumbnail key ${JSON.stringify(key)}`);
+    if (!Number.isFinite(timeSeconds)) throw new IngestError('internal', `invalid thumbnail time for ${key}`);
+    keys.add(key);
+  }
+  const { width, quality, parallelism, timeoutMs } = options;
+  if (!Number.isInteger(width) || width < 2 || width > 8192) throw new IngestError('internal', `invalid thumbnail width ${width}`);
+  if (!Number.isInteger(quality) || quality < 1 || quality > 100) throw new IngestError('internal', `invalid thumbnail quality ${quality}`);
+  if (!Number.isInteger(parallelism) || parallelism < 1) throw new IngestError('internal', `invalid parallelism ${parallelism}`);
+  if (!(timeoutMs > 0)) throw new IngestError('internal', `invalid timeoutMs ${timeoutMs}`);
+}
+
+function abortError(signal: AbortSignal): IngestError {
+  return isIngestError(signal.reason) ? signal.reason : new IngestError('cancelled', 'thumbnail extraction was cancelled');
+}
+
+/** Clamps into [0, duration - margin], the margin being 0.5 s (or 10% of a very short media). */
+function clampTime(seconds: number, duration: number | null | undefined): number {
+  const t = Math.max(0, seconds);
+  if (!duration || !(duration > 0)) return t;
+  return Math.min(t, Math.max(0, duration - Math.min(0.5, duration * 0.1)));
+}
+
+/** One uniform segment of a media and the time its thumbnail is taken at. */
+export interface PlannedSegment {
+  /** 0-based. */
+  index: number;
+  start: number;
+  /** Exclusive, except for the last segment, which ends at the duration. */
+  end: number;
+  /** The middle of the segment (of the short last one too): always inside it, never at or past `end`. */
+  thumbnailTime: number;
+}
+
+/**
+ * Splits a media into uniform segments of `segmentSeconds`: 45 s by 20 s gives [0,20), [20,40), [40,45].
+ * Returns [] for an unknown, zero or non-finite duration.
+ */
+export function planSegments(durationSeconds: number, segmentSeconds: number): PlannedSegment[] {
+  if (!(durationSeconds > 0) || !Number.isFinite(durationSeconds) || !(segmentSeconds > 0)) return [];
+  // The tolerance keeps 40.0000001 s (float noise) from making a last segment of nothing.
+  const count = Math.max(1, Math.ceil(durationSeconds / segmentSeconds - 1e-6));
+  const segments: PlannedSegment[] = [];
+  for (let index = 0; index < count; index++) {
+    const start = index * segmentSeconds;
+    const end = index === count - 1 ? durationSeconds : start + segmentSeconds;
+    const middle = Math.round(((start + end) / 2) * 1000) / 1000;
+    segments.push({ index, start, end, thumbnailTime: middle < end ? middle : start + (end - start) / 2 });
+  }
+  return segments;
+}
+
+/**
+ * Time of a media's default thumbnail: 10% in, at least 1 s (past fade-ins and black first frames), at most 5 s,
+ * and always before the end (the middle of a media shorter than that).
+ */
+export function defaultThumbnailTime(durationSeconds: number): number {
+  if (!(durationSeconds > 0) || !Number.isFinite(durationSeconds)) return 0;
+  const t = Math.min(5, Math.max(1, durationSeconds * 0.1));
+  return t < durationSeconds * 0.9 ? t : durationSeconds / 2;
+}

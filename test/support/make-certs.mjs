@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+// Creates a throwaway test CA and a server certificate for the loopback fixture servers, in test/.certs/:
+//   ca.pem, ca-key.pem, server.pem, server-key.pem
+// Tests trust the CA through NODE_EXTRA_CA_CERTS=test/.certs/ca.pem (see `npm test`).
+// Idempotent: when the files exist, are valid for 30+ more days, chain to the CA and cover every name, it exits at once.
+// Safe to run concurrently: a new set is built in a temp dir and moved into place with one directory rename.
+import { execFileSync } from 'node:child_process';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const CERT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '.certs');
+const FILES = ['ca.pem', 'ca-key.pem', 'server.pem', 'server-key.pem'];
+
+const DNS_NAMES = [
+  'localhost',
+  'media.example.test', '*.example.test',
+  'www.tiktok.com', 'tiktok.com', 'm.tiktok.com', 'vm.tiktok.com', 'vt.tiktok.com', '*.tiktok.com',
+  '*.tiktokcdn.com', '*.tiktokcdn-us.com', 'www.tiktokv.com',
+  'www.loom.com', 'loom.com', 'cdn.loom.com', '*.loom.com',
+  'www.dropbox.com', 'dropbox.com', '*.dl.dropboxusercontent.com', '*.dropboxusercontent.com',
+  '*.test-cdn.test',
+];
+const IPS = ['127.0.0.1', '::1'];
+const MIN_REMAINING_MS = 30 * 24 * 3600 * 1000;
+
+function log(msg) {
+  process.stderr.write(`make-certs: ${msg}\n`);
+}
+
+/** Returns null when the existing set is usable, else the reason it is not. */
+function problem(dir) {
+  try {
+    for (const f of FILES) if (!existsSync(join(dir, f))) return `missing ${f}`;
+    const ca = new X509Certificate(readFileSync(join(dir, 'ca.pem')));
+    const leaf = new X509Certificate(readFileSync(join(dir, 'server.pem')));
+    const leafKey = createPrivateKey(readFileSync(join(dir, 'server-key.pem')));
+    const caKey = createPrivateKey(readFileSync(join(dir, 'ca-key.pem')));
+    if (!ca.ca) return 'ca.pem is not a CA';
+    if (!ca.checkPrivateKey(caKey)) return 'ca-key.pem does not match';
+    if (!leaf.checkPrivateKey(leafKey)) return 'server-key.pem does not match';
+    if (!leaf.checkIssued(ca) || !leaf.verify(ca.publicKey)) return 'server.pem not issued by ca.pem';
+    const soon = Date.now() + MIN_REMAINING_MS;
+    for (const c of [ca, leaf]) {
+      if (new Date(c.validTo).getTime() < soon || new Date(c.validFrom).getTime() > Date.now()) return 'expired or not yet valid';
+    }
+    const sans = new Set((leaf.subjectAltName ?? '').split(', ').filter((s) => s.startsWith('DNS:')).map((s) => s.slice(4)));
+    for (const name of DNS_NAMES) if (!sans.has(name)) return `SAN lacks ${name}`;
+    for (const ip of IPS) if (leaf.checkIP(ip) === undefined) return `SAN lacks IP ${ip}`;
+    if (!/TLS Web Server Authentication|1\.3\.6\.1\.5\.5\.7\.3\.1/.test(leaf.keyUsage?.join(' ') ?? '')) return 'no serverAuth EKU';
+    return null;
+  } catch (err) {
+    return `unreadable (${err instanceof Error ? err.message : String(err)})`;
+  }
+}
+
+function openssl(args, cwd) {
+  execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+function generate(tmp) {
+  const ecKey = (out) => openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', out], tmp);
+  ecKey('ca-key.pem');
+  openssl([
+    'req', '-x509', '-new', '-key', 'ca-key.pem', '-sha256', '-days', '3650', '-subj', '/CN=media-ingest test CA',
+    '-addext', 'basicConstraints=critical,CA:TRUE',
+    '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    '-addext', 'subjectKeyIdentifier=hash',
+    '-out', 'ca.pem',
+  ], tmp);
+  ecKey('server-key.pem');
+  openssl(['req', '-new', '-key', 'server-key.pem', '-subj', '/CN=media-ingest test server', '-out', 'server.csr'], tmp);
+  const san = [...DNS_NAMES.map((n) => `DNS:${n}`), ...IPS.map((ip) => `IP:${ip}`)].join(',');
+  writeFileSync(join(tmp, 'server.ext'), [
+    'basicConstraints=critical,CA:FALSE',
+    'keyUsage=critical,digitalSignature',
+    'extendedKeyUsage=serverAuth',
+    'subjectKeyIdentifier=hash',
+    'authorityKeyIdentifier=keyid,issuer',
+    `subjectAltName=${san}`,
+    '',
+  ].join('\n'));
+  openssl([
+    'x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial',
+    '-days', '3650', '-sha256', '-extfile', 'server.ext', '-out', 'server.pem',
+  ], tmp);
+  for (const f of ['server.csr', 'server.ext', 'ca.srl']) rmSync(join(tmp, f), { force: true });
+}
+
+const why = problem(CERT_DIR);
+if (why === null) {
+  log(`certificates in ${CERT_DIR} are up to date`);
+} else {
+  const parent = dirname(CERT_DIR);
+  const tmp = mkdtempSync(join(parent, '.certs-new-'));
+  try {
+    generate(tmp);
+    const bad = problem(tmp);
+    if (bad) throw new Error(`generated certificates are unusable: ${bad}`);
+    chmodSync(tmp, 0o755);
+    if (existsSync(CERT_DIR) && problem(CERT_DIR) === null) {
+      // A concurrent run finished first: keep its set so every reader sees one CA.
+      log(`certificates in ${CERT_DIR} were generated concurrently`);
+    } else {
+      replaceWith(tmp, why);
+    }
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Moves a freshly generated set into place with one directory rename. */
+function replaceWith(tmp, reason) {
+  if (existsSync(CERT_DIR)) {
+    const old = `${CERT_DIR}-old-${process.pid}-${Date.now()}`;
+    try {
+      renameSync(CERT_DIR, old);
+      rmSync(old, { recursive: true, force: true });
+    } catch { /* a concurrent run moved it already */ }
+  }
+  try {
+    renameSync(tmp, CERT_DIR);
+    log(`generated test CA and server certificate in ${CERT_DIR} (${reason})`);
+  } catch (err) {
+    // A concurrent run put its own set in place first; use it if it is sound.
+    if (problem(CERT_DIR) !== null) throw err;
+    log(`certificates in ${CERT_DIR} were generated concurrently`);
+  }
+}

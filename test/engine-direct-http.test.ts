@@ -212,3 +212,52 @@ describe('refusals and failures', () => {
     }
   });
 });
+
+describe('lifecycle', () => {
+  it('restarts a failed file under the same id when it is synced again', async () => {
+    let broken = true;
+    server.route('GET', '/flaky.mp3', (_req, res) =>
+      serveFile(res, mediaPath(broken ? 'garbage.mp4' : 'sample.mp3'), { contentType: 'audio/mpeg' }),
+    );
+    const failed = await engine.ingest.sync(`${BASE}/flaky.mp3`, { wait: true });
+    expect(failed).toMatchObject({ status: 'failed', error: { code: 'media_corrupt' } });
+    broken = false;
+    const again = await engine.ingest.sync(`${BASE}/flaky.mp3`, { wait: true });
+    expect(again.error).toBeUndefined();
+    expect(again.id).toBe(failed.id);
+    expect(again.status).toBe('completed');
+    expect(again.error).toBeUndefined();
+  });
+
+  it('emits processing, progress and completed events, and lists, updates and deletes', async () => {
+    server.route('GET', '/events.m4a', (_req, res) => serveFile(res, mediaPath('sample.m4a'), { dripBytesPerSecond: 200_000 }));
+    const seen: string[] = [];
+    const listeners = (['file.processing', 'file.progress', 'file.completed'] as const).map((event) => {
+      const listener = (): void => {
+        seen.push(event);
+      };
+      engine.ingest.on(event, listener);
+      return () => engine.ingest.off(event, listener);
+    });
+    const file = await engine.ingest.sync(`${BASE}/events.m4a`);
+    expect(['processing', 'pending']).toContain(file.status);
+    await engine.ingest.waitFor(file.id);
+    listeners.forEach((off) => off());
+    expect(seen[0]).toBe('file.processing');
+    expect(seen).toContain('file.progress');
+    expect(seen[seen.length - 1]).toBe('file.completed');
+
+    const completed = engine.ingest.list({ status: 'completed', limit: 100 });
+    expect(completed.data.every((f) => f.status === 'completed')).toBe(true);
+    expect(completed.data.map((f) => f.id)).toContain(file.id);
+    expect(() => engine.ingest.list({ limit: 0 })).toThrow(expect.objectContaining({ code: 'invalid_request' }));
+    expect(() => engine.ingest.list({ limit: 101 })).toThrow(expect.objectContaining({ code: 'invalid_request' }));
+
+    const updated = engine.ingest.update(file.id, { metadata: { tag: 'x' }, filename: 'renamed.m4a' });
+    expect(updated).toMatchObject({ metadata: { tag: 'x' }, filename: 'renamed.m4a' });
+    expect(() => engine.ingest.update(file.id, { metadata: [1, 2] })).toThrow(expect.objectContaining({ code: 'invalid_request' }));
+
+    await engine.ingest.delete(file.id);
+    expect(() => engine.ingest.get(file.id)).toThrow(expect.objectContaining({ code: 'not_found' }));
+  });
+});

@@ -335,19 +335,21 @@ export class Ingest extends EventEmitter {
       }
       if (signal.aborted) throw abortReason(signal, SHUTDOWN());
       row = registry.updateFile(fileId, { status: 'completed', owner: null, progress_received: null, progress_total: null })!;
+      this.release(fileId, controller);
       logger.info({ fileId, bytes: blob.bytes }, 'file completed');
       this.emit('file.completed', this.toView(row));
     } catch (thrown) {
       const error = toIngestError(thrown);
       if (!row) throw error;
-      await this.settleFailure(row, error, signal);
+      await this.settleFailure(row, error, controller);
       throw error;
     }
   }
 
   /** Records a failure: deleted files vanish, a closed engine checkpoints to `pending`, anything else fails. */
-  private async settleFailure(row: FileRow, error: IngestError, signal: AbortSignal): Promise<void> {
+  private async settleFailure(row: FileRow, error: IngestError, controller: AbortController): Promise<void> {
     const { registry } = this.deps;
+    const signal = controller.signal;
     if (!registry.db.open || !registry.getFile(row.id)) return;
     const latest = registry.getFile(row.id)!;
     if (signal.aborted && this.closed) {
@@ -360,8 +362,14 @@ export class Ingest extends EventEmitter {
       progress_received: null, progress_total: null, content_sha256: null,
     })!;
     await this.pipeline.discardOutputs(row.id, latest.content_sha256);
+    this.release(row.id, controller);
     this.deps.logger.warn({ fileId: row.id, code: error.code, err: error.message }, 'file failed');
     this.emit('file.failed', this.toView(failed));
+  }
+
+  /** Forgets a finished run before its terminal event, so a re-sync right after it sees no run in flight. */
+  private release(fileId: string, controller: AbortController): void {
+    if (this.active.get(fileId)?.controller === controller) this.active.delete(fileId);
   }
 
   private createRow(

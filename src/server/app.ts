@@ -1,0 +1,95 @@
+/**
+ * `mediaIngestApi`: the HTTP API as a Fastify plugin. Register it under any prefix; it serves the contract's
+ * `/v1` routes, `/openapi.json` and `/healthz` there, with bearer-key auth (or the host's own `auth` hook) and
+ * `{"error", "code"}` bodies for every failure, Fastify's own included. It is encapsulated: its error handler,
+ * 404 handler and auth hook do not leak into the host application.
+ */
+import type { FastifyInstance, FastifyPluginAsync, FastifyPluginOptions } from 'fastify';
+import { IngestError } from '../errors.js';
+import type { Ingest } from '../engine/ingest.js';
+import { BearerKeys, accessRule } from './auth.js';
+import type { AuthHook } from './auth.js';
+import { errorReply } from './http-errors.js';
+import { registerFileRoutes } from './file-routes.js';
+import { buildOpenApiDocument } from './openapi.js';
+import { EventStreams } from './sse.js';
+
+/** Options of {@link mediaIngestApi}. */
+export interface MediaIngestApiOptions extends FastifyPluginOptions {
+  /** The engine to serve. The plugin never closes it. */
+  ingest: Ingest;
+  /** Accepted `Authorization: Bearer <key>` keys. @default [] */
+  apiKeys?: readonly string[];
+  /**
+   * The host's own check, run when the bearer key does not match (or none are configured). Resolve true to let
+   * the request in; the host may read its own cookies, sessions or headers from the request.
+   */
+  auth?: AuthHook;
+  /**
+   * Serve without any authentication when neither `apiKeys` nor `auth` is given (e.g. the host authenticates in
+   * its own hooks around the plugin). Without it, registering with no keys and no hook throws. @default false
+   */
+  allowUnauthenticated?: boolean;
+  /**
+   * Serve thumbnail images without authentication (their URLs hold two random UUIDs, so they work as capability
+   * URLs, e.g. in `<img>` tags). @default false
+   */
+  publicThumbnails?: boolean;
+  /** Heartbeat interval of event streams, ms. @default 15000 */
+  heartbeatMs?: number;
+  /** Install the plugin's `{error, code}` 404 handler for its prefix (turn off if the host has one there). @default true */
+  notFoundHandler?: boolean;
+}
+
+/** Route config flag: no authentication (only `/healthz`). */
+interface RouteConfig {
+  public?: boolean;
+}
+
+async function plugin(app: FastifyInstance, options: MediaIngestApiOptions): Promise<void> {
+  const { ingest, auth } = options;
+  if (!ingest) throw new TypeError('mediaIngestApi: the `ingest` option is required');
+  const keys = new BearerKeys(options.apiKeys ?? []);
+  if (keys.size === 0 && !auth && options.allowUnauthenticated !== true) {
+    throw new TypeError('mediaIngestApi: give apiKeys, an auth hook, or allowUnauthenticated: true');
+  }
+  const allowed = accessRule(keys, auth);
+  const streams = new EventStreams();
+
+  app.setErrorHandler((error, request, reply) => {
+    const { status, body } = errorReply(error);
+    if ((error as { code?: unknown }).code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      body.error = `Unsupported Content-Type ${JSON.stringify(request.headers['content-type'] ?? '')}: send application/json`;
+    }
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    if (status === 401) reply.header('www-authenticate', 'Bearer realm="media-ingest"');
+    return reply.code(status).send(body);
+  });
+  if (options.notFoundHandler !== false) {
+    app.setNotFoundHandler((request, reply) =>
+      reply.code(404).send({ error: `Route ${request.method} ${request.url} not found`, code: 'not_found' }),
+    );
+  }
+  app.addHook('onRequest', async (request) => {
+    if ((request.routeOptions.config as RouteConfig | undefined)?.public) return;
+    if (!(await allowed(request))) throw new IngestError('unauthorized', 'Missing or invalid bearer key');
+  });
+  app.addHook('preClose', async () => streams.endAll());
+
+  app.get('/healthz', { config: { public: true } satisfies RouteConfig }, async () => ({ status: 'ok' }));
+  const openapi = buildOpenApiDocument({ serverUrl: app.prefix || '/' });
+  app.get('/openapi.json', async () => openapi);
+  registerFileRoutes(app, ingest, streams, { heartbeatMs: options.heartbeatMs ?? 15_000, publicThumbnails: options.publicThumbnails === true });
+}
+
+/**
+ * The media-ingest HTTP API as a Fastify plugin.
+ *
+ * @example
+ * ```ts
+ * await host.register(mediaIngestApi, { prefix: '/media', ingest, auth: (req) => req.headers['x-user'] === 'me' });
+ * ```
+ * Thumbnail URLs in responses are built from the engine's `publicBaseUrl`; include the prefix there
+ * (e.g. `https://api.example.com/media`) when mounting under one.
+ */
+export const mediaIngestApi: FastifyPluginAsync<MediaIngestApiOptions> = plugin;

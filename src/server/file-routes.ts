@@ -1,0 +1,132 @@
+/**
+ * The Cloudglue-compatible `/v1/files` routes. Query strings are validated by Fastify JSON schemas (with the
+ * usual string → number/boolean coercion); bodies are checked here without coercion, so `{"url": 5}` is a 400
+ * rather than the URL "5". Everything past the shape checks is the engine's job (it throws IngestErrors).
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { IngestError } from '../errors.js';
+import type { Ingest } from '../engine/ingest.js';
+import type { EventStreams } from './sse.js';
+
+type Params = { file_id: string };
+type Body = Record<string, unknown>;
+
+const page = {
+  limit: { type: 'integer', minimum: 1, maximum: 100 },
+  offset: { type: 'integer', minimum: 0 },
+} as const;
+const listQuery = {
+  type: 'object',
+  properties: {
+    ...page,
+    status: { type: 'string', enum: ['pending', 'processing', 'completed', 'failed', 'not_applicable'] },
+    order: { type: 'string', enum: ['created_at', 'filename'] },
+    sort: { type: 'string', enum: ['asc', 'desc'] },
+    created_before: { type: 'string', minLength: 1 },
+    created_after: { type: 'string', minLength: 1 },
+  },
+} as const;
+const thumbnailQuery = {
+  type: 'object',
+  properties: { ...page, is_default: { type: 'boolean' }, type: { type: 'string', pattern: '^\\s*[a-z]+(\\s*,\\s*[a-z]+)*\\s*$' } },
+} as const;
+const pageQuery = { type: 'object', properties: page } as const;
+const IMAGE_TYPES: Record<string, string> = { jpg: 'image/jpeg', webp: 'image/webp' };
+/** Thumbnail ids are UUIDs that never change content: cache for a year. */
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+
+function objectBody(body: unknown): Body {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new IngestError('invalid_request', 'The request body must be a JSON object');
+  }
+  return body as Body;
+}
+
+function optionalObject(body: Body, name: string): Record<string, unknown> | null | undefined {
+  const value = body[name];
+  if (value === undefined || value === null) return value;
+  if (typeof value !== 'object' || Array.isArray(value)) throw new IngestError('invalid_request', `${name} must be a JSON object or null`);
+  return value as Record<string, unknown>;
+}
+
+/** Options of {@link registerFileRoutes}. */
+export interface FileRouteOptions {
+  /** Event-stream heartbeat interval, ms. */
+  heartbeatMs: number;
+  /** Thumbnail images skip authentication. */
+  publicThumbnails: boolean;
+}
+
+/** Registers the `/v1/files` routes on `app` (inside the plugin's context, so its auth and error handling apply). */
+export function registerFileRoutes(app: FastifyInstance, ingest: Ingest, streams: EventStreams, options: FileRouteOptions): void {
+  const { heartbeatMs, publicThumbnails } = options;
+  app.post('/v1/files/sync', async (request) => {
+    const body = objectBody(request.body);
+    if (typeof body.url !== 'string' || body.url.trim() === '') throw new IngestError('invalid_request', 'url is required and must be a string');
+    const metadata = optionalObject(body, 'metadata');
+    const segments = body.enable_segment_thumbnails;
+    if (segments !== undefined && typeof segments !== 'boolean') throw new IngestError('invalid_request', 'enable_segment_thumbnails must be a boolean');
+    return ingest.sync(body.url, {
+      ...(metadata !== undefined ? { metadata } : {}),
+      ...(segments !== undefined ? { enableSegmentThumbnails: segments } : {}),
+      wait: false,
+    });
+  });
+
+  app.get<{ Querystring: Record<string, string | number | undefined> }>('/v1/files', { schema: { querystring: listQuery } }, async (request) =>
+    ingest.list(request.query),
+  );
+
+  app.get<{ Params: Params }>('/v1/files/:file_id', async (request) => ingest.get(request.params.file_id));
+
+  app.put<{ Params: Params }>('/v1/files/:file_id', async (request) => {
+    const body = objectBody(request.body);
+    const metadata = optionalObject(body, 'metadata');
+    if (body.filename !== undefined && typeof body.filename !== 'string') throw new IngestError('invalid_request', 'filename must be a string');
+    return ingest.update(request.params.file_id, {
+      ...(metadata !== undefined ? { metadata } : {}),
+      ...(body.filename !== undefined ? { filename: body.filename } : {}),
+    });
+  });
+
+  app.delete<{ Params: Params }>('/v1/files/:file_id', async (request) => ingest.delete(request.params.file_id));
+
+  app.get<{ Params: Params; Querystring: { limit?: number; offset?: number; type?: string; is_default?: boolean } }>(
+    '/v1/files/:file_id/thumbnails',
+    { schema: { querystring: thumbnailQuery } },
+    async (request) => {
+      const { is_default: isDefault, ...rest } = request.query;
+      return ingest.thumbnails(request.params.file_id, { ...rest, ...(isDefault !== undefined ? { isDefault } : {}) });
+    },
+  );
+
+  app.get<{ Params: Params & { thumbnail_file: string } }>('/v1/files/:file_id/thumbnails/:thumbnail_file', { config: { public: publicThumbnails } }, async (request, reply) => {
+    const match = /^([0-9a-fA-F-]{36})\.(jpg|webp)$/.exec(request.params.thumbnail_file);
+    const notFound = (): IngestError => new IngestError('not_found', `No thumbnail image ${request.params.thumbnail_file}`);
+    if (!match) throw notFound();
+    const [, thumbnailId, extension] = match as unknown as [string, string, string];
+    const file = ingest.thumbnailImagePath(request.params.file_id, thumbnailId);
+    if (path.extname(file).slice(1).replace('jpeg', 'jpg') !== extension) throw notFound();
+    const info = await stat(file).catch(() => undefined);
+    if (!info?.isFile()) throw notFound();
+    const etag = `"${thumbnailId}"`;
+    reply.header('cache-control', IMMUTABLE).header('etag', etag);
+    if (request.headers['if-none-match'] === etag) return reply.code(304).send();
+    reply.header('content-type', IMAGE_TYPES[extension]!).header('content-length', info.size);
+    return reply.send(createReadStream(file));
+  });
+
+  app.get<{ Params: Params; Querystring: { limit?: number; offset?: number } }>(
+    '/v1/files/:file_id/segments',
+    { schema: { querystring: pageQuery } },
+    async (request) => ingest.segments(request.params.file_id, request.query),
+  );
+
+  app.get<{ Params: Params }>('/v1/files/:file_id/events', async (request, reply) => {
+    streams.stream(ingest, request.params.file_id, reply, heartbeatMs);
+    return reply;
+  });
+}

@@ -1,0 +1,68 @@
+/**
+ * `GET /v1/files/{id}/events`: Server-Sent Events of one file. The first event (`file`) carries the current
+ * File; then every `file.processing`, `file.progress`, `file.completed`, `file.failed` and `file.deleted` of
+ * that file follows, each with the File as `data`. The stream ends after a terminal event (or at once when the
+ * file is already terminal); comment heartbeats keep proxies from timing it out.
+ */
+import type { FastifyReply } from 'fastify';
+import type { Ingest, IngestEvent } from '../engine/ingest.js';
+import type { IngestFile } from '../engine/file-view.js';
+
+const STREAMED: readonly IngestEvent[] = ['file.processing', 'file.progress', 'file.completed', 'file.failed', 'file.deleted'];
+const TERMINAL_EVENTS: ReadonlySet<string> = new Set(['file.completed', 'file.failed', 'file.deleted']);
+const TERMINAL_STATUSES: ReadonlySet<string> = new Set(['completed', 'failed', 'not_applicable']);
+
+/** Open event streams, so a closing server can end them (they would otherwise hold `close()` forever). */
+export class EventStreams {
+  private readonly open = new Set<() => void>();
+
+  /** Ends every open stream. */
+  endAll(): void {
+    for (const end of [...this.open]) end();
+  }
+
+  /**
+   * Streams the events of file `id` on the hijacked reply. `ingest.get(id)` runs first, so an unknown id throws
+   * `not_found` before anything is written.
+   */
+  stream(ingest: Ingest, id: string, reply: FastifyReply, heartbeatMs: number): void {
+    const current = ingest.get(id);
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    let seq = 0;
+    let ended = false;
+    const send = (event: string, file: IngestFile): void => {
+      res.write(`id: ${++seq}\nevent: ${event}\ndata: ${JSON.stringify(file)}\n\n`);
+    };
+    const listeners = STREAMED.map((event) => {
+      const listener = (file: IngestFile): void => {
+        if (file.id !== id || ended) return;
+        send(event, file);
+        if (TERMINAL_EVENTS.has(event)) end();
+      };
+      ingest.on(event, listener);
+      return [event, listener] as const;
+    });
+    const heartbeat = setInterval(() => res.write(': ping\n\n'), heartbeatMs);
+    heartbeat.unref();
+    const end = (): void => {
+      if (ended) return;
+      ended = true;
+      clearInterval(heartbeat);
+      for (const [event, listener] of listeners) ingest.off(event, listener);
+      this.open.delete(end);
+      if (!res.writableEnded) res.end();
+    };
+    this.open.add(end);
+    res.on('close', end);
+    res.write(`retry: 3000\n\n`);
+    send('file', current);
+    if (TERMINAL_STATUSES.has(current.status)) end();
+  }
+}

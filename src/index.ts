@@ -9,13 +9,14 @@ import type { IngestConfigInput } from './config/define-config.js';
 import { buildContainer, TOKENS } from './engine/container.js';
 import type { Ingest } from './engine/ingest.js';
 import type { ContentAddressedStore } from './store/blob-store.js';
+import { isStorageFault, mapStorageError } from './store/storage-errors.js';
 
 export { defineConfig } from './config/define-config.js';
 export type { IngestConfig, IngestConfigInput, LimitsConfig, NetworkConfig, RetryConfig, ConcurrencyConfig, ThumbnailConfig, WebhookConfig } from './config/define-config.js';
 export { IngestError, isIngestError, ERROR_CODES } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export type { Ingest, SyncOptions, ListPage, IngestEvent } from './engine/ingest.js';
-export type { IngestFile, IngestThumbnail, IngestSegment } from './engine/file-view.js';
+export type { IngestFile, IngestThumbnail, IngestSegment, FileProgress } from './engine/file-view.js';
 export type * from './plugin-api.js';
 export { TOKENS } from './engine/container.js';
 
@@ -37,8 +38,13 @@ export async function createIngest(options: CreateIngestOptions = {}): Promise<I
   const { configFile, logger, recover, ...overrides } = options;
   const config = await resolveConfig({ ...(configFile ? { configFile } : {}), overrides });
   const container = buildContainer(config, logger);
-  await container.get<ContentAddressedStore>(TOKENS.Store).init();
-  const ingest = container.get<Ingest>(TOKENS.Ingest);
-  if (recover !== false) await ingest.recover();
-  return ingest;
+  try {
+    await container.get<ContentAddressedStore>(TOKENS.Store).init();
+    const ingest = container.get<Ingest>(TOKENS.Ingest);
+    if (recover !== false) await ingest.recover();
+    return ingest;
+  } catch (error) {
+    // A data dir that cannot be written (read-only, full) is named as such, not as an internal error.
+    throw isStorageFault(error) ? mapStorageError(error, `the data dir ${config.dataDir}`) : error;
+  }
 }

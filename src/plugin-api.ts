@@ -103,6 +103,37 @@ export interface ResolveContext {
   signal: AbortSignal;
   /** The desktop browser User-Agent the engine uses. */
   userAgent: string;
+  /**
+   * The yt-dlp fallback extractor, present when it is enabled and a binary was found (config `ytDlp`).
+   * Plugins use it for pages they cannot read themselves; the bytes are still downloaded by the engine.
+   */
+  ytDlp?: YtDlpRunner;
+}
+
+/** What yt-dlp reported for a URL, ready to download through the guarded client. */
+export interface YtDlpExtraction {
+  /** yt-dlp's info JSON (`--dump-single-json`), as parsed: read its fields defensively. */
+  info: Record<string, unknown>;
+  /**
+   * The selected format as a download request: its direct http(s) URL, the request headers yt-dlp reports
+   * (`http_headers`, without `Cookie`) and its cookies in a jar scoped to their domains.
+   */
+  download: DownloadRequest;
+  /** yt-dlp's extractor key, e.g. `TikTok` or `Generic`. */
+  extractor: string;
+}
+
+/**
+ * Runs yt-dlp (`--dump-single-json --no-playlist`) on one URL, with its requests routed through a guarded
+ * proxy (same routing and private-address block as {@link HttpClient}) and under a time and output cap.
+ */
+export interface YtDlpRunner {
+  /**
+   * Extracts `url`. Rejects with an IngestError: `youtube_not_supported` (refused before yt-dlp runs),
+   * `blocked_address` (yt-dlp tried a refused address), `timeout`, `unsupported_media_type` (only streaming
+   * manifests or no media), `source_forbidden`/`source_not_found` when yt-dlp says so, else `upstream_error`.
+   */
+  extract(url: string | URL, options?: { signal?: AbortSignal }): Promise<YtDlpExtraction>;
 }
 
 /**

@@ -29,9 +29,10 @@ export {
 
 /** URL forms listed by `media-ingest plugins`. */
 const URL_FORMS = [
-  'https://www.dropbox.com/scl/fi/<id>/<name>?rlkey=<key>[&dl=0][&st=<st>]',
-  'https://www.dropbox.com/e/scl/fi/<id>/<name>?rlkey=<key>',
-  'https://www.dropbox.com/s/<key>/<name>[?dl=0]',
+  'https://www.dropbox.com/scl/fi/<id>/<name>?rlkey=<key>[&dl=0|1][&st=<st>][&raw=1]  (also dropbox.com; downloaded with dl=1)',
+  'https://www.dropbox.com/e/scl/fi/<id>/<name>?rlkey=<key>  (embed form)',
+  'https://www.dropbox.com/s/<key>/<name>[?dl=0]  (legacy)',
+  'https://www.dropbox.com/scl/fo/..., https://www.dropbox.com/sh/...  (folders: refused with folder_not_supported)',
 ] as const;
 
 /**

@@ -29,10 +29,10 @@ export { loomCanonicalUrl, loomIdentity, loomMediaEndpoint, loomOembedUrl, parse
 
 /** URL forms listed by `media-ingest plugins`. */
 const URL_FORMS = [
-  'https://www.loom.com/share/<id>[?sid=<uuid>]',
+  'https://www.loom.com/share/<id>[?sid=<uuid>]  (<id>: 32 hex characters; also loom.com)',
   'https://www.loom.com/share/<title-slug>-<id>',
-  'https://www.loom.com/embed/<id>',
-  'https://loom.com/share/<id>',
+  'https://www.loom.com/embed/<id>  (also with a title slug)',
+  'https://www.loom.com/share/folder/<id>  (folders: refused with folder_not_supported)',
 ] as const;
 
 /**

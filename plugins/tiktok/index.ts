@@ -5,13 +5,15 @@
  * jar, reads the embedded JSON (adapter.ts, pure) and hands the best unwatermarked H.264 URL to the download
  * stage with the `Referer`, User-Agent and cookies (`tt_chain_token`) the TikTok CDN requires.
  * Photo/slideshow posts are refused as `unsupported_media_type`; private, age- and region-gated posts as
- * `source_forbidden`; a bot challenge as `upstream_blocked` (retryable).
+ * `source_forbidden`; a bot challenge as `upstream_blocked` (retryable). An unreadable page is retried through
+ * yt-dlp when the engine offers it (see ytdlp-fallback.ts).
  */
 import { IngestError } from '../../src/plugin-api.js';
 import type { ResolveContext, ResolvedSource, SourceIdentity, SourcePlugin } from '../../src/plugin-api.js';
 import { resolveTikTok } from './resolve.js';
 import type { TikTokResolveSettings, TikTokUnreadablePageFallback } from './resolve.js';
 import { isTikTokHost, parseTikTokUrl, tiktokIdentity } from './urls.js';
+import { tiktokYtDlpFallback } from './ytdlp-fallback.js';
 
 export {
   extractScriptById,
@@ -45,6 +47,8 @@ export {
   tiktokPageUrl,
 } from './urls.js';
 export type { TikTokLink, TikTokPostLink, TikTokShortLink } from './urls.js';
+export { tiktokMetadataFromYtDlp, tiktokYtDlpFallback } from './ytdlp-fallback.js';
+export type { TikTokYtDlpSourceMetadata } from './ytdlp-fallback.js';
 
 /** Options of {@link tiktok}. */
 export interface TikTokPluginOptions {
@@ -66,19 +70,27 @@ export interface TikTokPluginOptions {
   maxShortLinkHops?: number;
   /**
    * Tried when the post page cannot be read (bot challenge, no embedded data, 403/429 on the page): the hook for
-   * a fallback extractor such as yt-dlp. Returning undefined keeps the original error.
-   * @default undefined (no fallback)
+   * a fallback extractor. Returning undefined keeps the original error. Replaces the yt-dlp fallback when set.
+   * @default the yt-dlp fallback ({@link tiktokYtDlpFallback}) unless `ytDlpFallback` is false
    */
   unreadablePageFallback?: TikTokUnreadablePageFallback;
+  /**
+   * Retry an unreadable page through yt-dlp when the engine offers it (config `ytDlp`: enabled and a binary
+   * configured or on PATH). The media is then downloaded by the engine with yt-dlp's headers and cookies.
+   * @default true
+   */
+  ytDlpFallback?: boolean;
 }
 
 /** URL forms listed by `media-ingest plugins`. */
 const URL_FORMS = [
-  'https://www.tiktok.com/@<user>/video/<id>  (also m.tiktok.com, tiktok.com; <user> may be empty)',
+  'https://www.tiktok.com/@<user>/video/<id>  (also m.tiktok.com, tiktok.com; <user> may be empty; query ignored)',
   'https://www.tiktok.com/@<user>/photo/<id>  (photo posts are refused: not a video)',
-  'https://www.tiktok.com/embed/<id>, /embed/v2/<id>, /share/video/<id>, /v/<id>.html',
-  'https://www.tiktokv.com/share/video/<id>',
-  'https://vm.tiktok.com/<code>/, https://vt.tiktok.com/<code>/, https://www.tiktok.com/t/<code>/  (short links)',
+  'https://www.tiktok.com/embed/<id>, /embed/v2/<id>  (also m.tiktok.com, tiktok.com)',
+  'https://www.tiktok.com/share/video/<id>, /v/<id>.html  (also m.tiktok.com, tiktok.com)',
+  'https://www.tiktokv.com/share/video/<id>  (also tiktokv.com, m.tiktokv.com)',
+  'https://vm.tiktok.com/<code>/, https://vt.tiktok.com/<code>/  (short links, expanded to the post)',
+  'https://www.tiktok.com/t/<code>/  (short link, also m.tiktok.com, tiktok.com)',
 ] as const;
 
 function refuse(url: URL): never {
@@ -101,7 +113,7 @@ export function tiktok(options: TikTokPluginOptions = {}): SourcePlugin {
     acceptLanguage: options.acceptLanguage ?? 'en-US,en;q=0.9',
     allowWatermarked: options.allowWatermarked ?? true,
     maxShortLinkHops: Math.max(1, options.maxShortLinkHops ?? 3),
-    unreadablePageFallback: options.unreadablePageFallback,
+    unreadablePageFallback: options.unreadablePageFallback ?? (options.ytDlpFallback === false ? undefined : tiktokYtDlpFallback),
   };
   return {
     id: 'tiktok',

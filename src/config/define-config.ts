@@ -37,14 +37,28 @@ export interface NetworkConfig {
   userAgent: string;
 }
 
-/** Retry policy for retryable failures (connection errors, 5xx, 429, 408). */
+/**
+ * Retry policy for retryable failures: connection refused/reset, TLS handshake cut, a body cut mid-transfer, an idle
+ * timeout, 5xx, 429 and 408. One budget covers a whole file run: resolving, opening, and every resume of the body.
+ * Non-retryable failures (other 4xx, policy refusals, size limits, storage errors) fail at once.
+ */
 export interface RetryConfig {
-  /** Attempts in all, the first included. @default 4 */
+  /** Attempts in all per file run (the first request included; every retry or resume is one more). @default 5 */
   attempts: number;
-  /** First backoff, ms (doubles each time, with jitter). @default 500 */
+  /** First backoff, ms; doubles with each retry, with jitter (a random wait between half and all of it). @default 500 */
   baseDelayMs: number;
-  /** Longest single wait, ms, also the cap on Retry-After. @default 30000 */
+  /** Longest backoff between two attempts, ms. @default 30000 */
   maxDelayMs: number;
+  /**
+   * Longest `Retry-After` honoured, ms (delta-seconds and HTTP-date forms). The wait is exactly what the source
+   * asked for; a source asking for longer fails the file at once instead of being retried early. @default 60000
+   */
+  maxRetryAfterMs: number;
+  /**
+   * Longest time one file may spend retrying, ms, counted from its first retryable failure: no retry is made whose
+   * wait would end later than that. @default 300000 (5 min)
+   */
+  maxTotalMs: number;
 }
 
 /** Concurrency of the engine's queues. */
@@ -69,6 +83,30 @@ export interface ThumbnailConfig {
   segmentSeconds: number;
   /** Segment thumbnails when the caller does not say. @default true */
   segmentThumbnailsByDefault: boolean;
+}
+
+/**
+ * The yt-dlp fallback extractor (a Debian/pip `yt-dlp` binary; nothing is downloaded at run time). It only
+ * extracts (`--dump-single-json`); the bytes are always downloaded by the guarded client, and yt-dlp's own
+ * requests go through an in-process guarded proxy with the same routing and private-address block.
+ * YouTube URLs are never given to it.
+ */
+export interface YtDlpConfig {
+  /** Use yt-dlp when a binary is configured or found on PATH. @default true */
+  enabled: boolean;
+  /** Path of the yt-dlp binary; empty searches PATH for `yt-dlp`. @default '' */
+  binary: string;
+  /** Deadline of one yt-dlp run, ms (the process is killed after it). @default 60000 */
+  timeoutMs: number;
+  /** Cap on yt-dlp's JSON output, bytes (the process is killed beyond it). @default 8 MiB */
+  maxOutputBytes: number;
+  /**
+   * An extra CA bundle (PEM) yt-dlp must trust besides the public roots, e.g. a corporate or test CA. When set,
+   * yt-dlp runs with `--compat-options no-certifi` and `SSL_CERT_FILE` pointing at Node's root store plus this
+   * file. Verification is never turned off. `''` keeps yt-dlp's own trust store.
+   * @default the NODE_EXTRA_CA_CERTS environment variable, else ''
+   */
+  caFile?: string;
 }
 
 /** A webhook receiver (used by `serve`). */
@@ -104,6 +142,8 @@ export interface IngestConfig {
   /** Bearer keys of `serve`. Env `MEDIA_INGEST_API_KEYS`. @default [] */
   apiKeys: string[];
   webhooks: WebhookConfig[];
+  /** The yt-dlp fallback extractor (see {@link YtDlpConfig}). */
+  ytDlp: YtDlpConfig;
   /** pino level. Env `LOG_LEVEL`. @default 'info' */
   logLevel: string;
 }

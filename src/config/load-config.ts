@@ -35,13 +35,14 @@ export function defaultConfig(): IngestConfig {
       resolve: [],
       userAgent: DESKTOP_USER_AGENT,
     },
-    retry: { attempts: 4, baseDelayMs: 500, maxDelayMs: 30_000 },
+    retry: { attempts: 5, baseDelayMs: 500, maxDelayMs: 30_000, maxRetryAfterMs: 60_000, maxTotalMs: 300_000 },
     concurrency: { network: 8, perHost: 4, cpu: Math.max(1, os.availableParallelism?.() ?? os.cpus().length) },
     thumbnails: { width: 640, format: 'jpeg', quality: 80, segmentSeconds: 20, segmentThumbnailsByDefault: true },
     probeTimeoutMs: 30_000,
     ffmpegTimeoutMs: 120_000,
     apiKeys: [],
     webhooks: [],
+    ytDlp: { enabled: true, binary: '', timeoutMs: 60_000, maxOutputBytes: 8 * 1024 * 1024 },
     logLevel: 'info',
   };
 }

@@ -1,26 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { CookieJar } from 'tough-cookie';
 import type { Logger } from 'pino';
-import { IngestError, isIngestError, toIngestError } from '../errors.js';
+import { IngestError, isIngestError } from '../errors.js';
 import type { IngestConfig } from '../config/define-config.js';
-import type { HttpClient, ResolvedSource, SourcePlugin } from '../plugin-api.js';
-import type { ContentAddressedStore, WrittenBlob } from '../store/blob-store.js';
+import type { HttpClient } from '../plugin-api.js';
+import { isStorageFault, mapStorageError } from '../store/blob-store.js';
+import type { ContentAddressedStore, PartialWrite, WrittenBlob } from '../store/blob-store.js';
 import type { Registry } from '../store/registry.js';
 import type { FileRow, MediaInfo, SegmentRow, ThumbnailRow } from '../store/rows.js';
-import { openMedia } from '../stages/open-media.js';
-import type { OpenedMedia } from '../stages/open-media.js';
 import { probeMedia } from '../stages/probe.js';
 import type { ProbeResult } from '../stages/probe.js';
 import { defaultThumbnailTime, makeThumbnails, planSegments } from '../stages/thumbnails.js';
-import { backoffDelay, sleep } from './backoff.js';
+import { crashPoint } from './crash-points.js';
+import { Transfer } from './transfer.js';
+import type { PreparedSource, TransferRun } from './transfer.js';
 
-/** A resolved source with its media response opened and checked. */
-export interface PreparedSource {
-  resolved: ResolvedSource;
-  opened: OpenedMedia;
-}
+export type { PreparedSource, TransferRun } from './transfer.js';
 
 /** What the stages need from the engine. */
 export interface PipelineDeps {
@@ -38,51 +34,43 @@ export interface PipelineDeps {
  * prepare (resolve + open) → download into the store → probe → thumbnails.
  */
 export class FilePipeline {
-  constructor(private readonly deps: PipelineDeps) {}
+  private readonly transfer: Transfer;
 
-  /** Resolves the URL through its plugin and opens the media response, retrying retryable failures. */
-  async prepare(url: URL, plugin: SourcePlugin, signal: AbortSignal, logger: Logger): Promise<PreparedSource> {
-    const { retry, network, limits } = this.deps.config;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const cookies = new CookieJar();
-        const resolved = await plugin.resolve(url, { http: this.deps.http, cookies, logger, signal, userAgent: network.userAgent });
-        const opened = await openMedia(this.deps.http, resolved.download, plugin, { signal, maxBytes: limits.maxBytes });
-        return { resolved, opened };
-      } catch (thrown) {
-        const error = toIngestError(thrown, 'upstream_error');
-        if (signal.aborted) throw abortReason(signal, error);
-        if (!error.retryable || attempt >= retry.attempts) throw error;
-        const delay = backoffDelay(attempt, retry, error.retryAfterSeconds);
-        logger.warn({ attempt, delayMs: delay, code: error.code, err: error.message }, 'retrying after a retryable failure');
-        await sleep(delay, signal);
-      }
-    }
+  constructor(private readonly deps: PipelineDeps) {
+    this.transfer = new Transfer(deps);
   }
 
-  /** Streams the opened body into content-addressed storage, reporting progress. */
-  async download(row: FileRow, prepared: PreparedSource, signal: AbortSignal): Promise<WrittenBlob> {
-    const { registry } = this.deps;
-    const total = prepared.opened.declaredBytes;
-    let lastReport = 0;
-    registry.updateFile(row.id, { progress_received: 0, progress_total: total });
-    const onAbort = (): void => {
-      prepared.opened.response.body.destroy(abortReason(signal, new IngestError('cancelled', 'Cancelled')));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    try {
-      return await this.deps.store.write(prepared.opened.body, (bytes) => {
-        const now = Date.now();
-        if (now - lastReport < 250) return;
-        lastReport = now;
-        const updated = registry.updateFile(row.id, { progress_received: bytes, progress_total: total });
-        if (updated) this.deps.onProgress(updated);
-      });
-    } catch (error) {
-      throw signal.aborted ? abortReason(signal, toIngestError(error)) : error;
-    } finally {
-      signal.removeEventListener('abort', onAbort);
+  /** Resolves the URL through its plugin and opens the media response (resuming `partial` when given), with retries. */
+  prepare(run: TransferRun, resume?: { row: FileRow; partial: PartialWrite }): Promise<PreparedSource> {
+    const state = resume?.row.resume_state;
+    if (!resume || !state) return this.transfer.prepare(run);
+    return this.transfer.prepare(run, {
+      partial: resume.partial, from: { etag: state.etag, lastModified: state.last_modified, total: state.total },
+    });
+  }
+
+  /** Streams the opened body into content-addressed storage, resuming cut bodies, reporting progress. */
+  download(row: FileRow, prepared: PreparedSource, run: TransferRun): Promise<WrittenBlob> {
+    return this.transfer.download(row, prepared, run);
+  }
+
+  /** The temp file an earlier run of `row` left, at its durable length, when it can be resumed. */
+  async resumablePartial(row: FileRow): Promise<PartialWrite | undefined> {
+    const state = row.resume_state;
+    if (!state || !(state.bytes > 0)) {
+      await this.deps.store.removePartial(row.id);
+      return undefined;
     }
+    const partial = await this.deps.store.reopenPartial(row.id, state.bytes);
+    if (!partial) await this.deps.store.removePartial(row.id);
+    return partial;
+  }
+
+  /** The blob an earlier run of `row` already stored (a crash after the download), when it is still there. */
+  async storedBlob(row: FileRow): Promise<WrittenBlob | undefined> {
+    const { store } = this.deps;
+    if (!row.content_sha256 || row.bytes === null || !(await store.hasBlob(row.content_sha256))) return undefined;
+    return { sha256: row.content_sha256, bytes: row.bytes, path: store.blobPath(row.content_sha256) };
   }
 
   /** ffprobe on the local blob only. */
@@ -107,18 +95,25 @@ export class FilePipeline {
       ...segments.map((s) => ({ key: `segment-${s.index}`, timeSeconds: s.thumbnailTime })),
     ];
     const outputDir = store.thumbnailDir(row.id);
-    await fs.rm(outputDir, { recursive: true, force: true });
-    await fs.mkdir(outputDir, { recursive: true });
-    const results = await makeThumbnails(blobPath, requests, {
-      width: config.thumbnails.width,
-      format: config.thumbnails.format,
-      quality: config.thumbnails.quality,
-      outputDir,
-      timeoutMs: config.ffmpegTimeoutMs,
-      parallelism: config.concurrency.cpu,
-      durationSeconds: probe.durationSeconds,
-      signal,
+    const results = await storageErrors('thumbnails', async () => {
+      await fs.rm(outputDir, { recursive: true, force: true });
+      await fs.mkdir(outputDir, { recursive: true });
+      const made = await makeThumbnails(blobPath, requests, {
+        width: config.thumbnails.width,
+        format: config.thumbnails.format,
+        quality: config.thumbnails.quality,
+        outputDir,
+        timeoutMs: config.ffmpegTimeoutMs,
+        parallelism: config.concurrency.cpu,
+        durationSeconds: probe.durationSeconds,
+        signal,
+        scratchPrefix: path.join(store.tempDir, `${row.id}.frames-`),
+      });
+      // Durable before the registry points at them: a completed file never lists a thumbnail a power loss took.
+      await store.syncFiles(made.map((m) => m.path));
+      return made;
     });
+    crashPoint('thumbnails');
     const now = Date.now();
     const byKey = new Map(results.map((r) => [r.key, r]));
     const thumbnailRows: ThumbnailRow[] = [];
@@ -150,7 +145,8 @@ export class FilePipeline {
   /** Removes what a failed or deleted file left: thumbnails, and its blob when nothing else references it. */
   async discardOutputs(fileId: string, sha256: string | null): Promise<void> {
     const { store, registry } = this.deps;
-    await fs.rm(store.thumbnailDir(fileId), { recursive: true, force: true });
+    await store.removePartial(fileId);
+    await fs.rm(store.thumbnailDir(fileId), { recursive: true, force: true }).catch(() => undefined);
     if (sha256 && registry.blobReferences(sha256) === 0) await store.removeBlob(sha256);
   }
 }
@@ -172,4 +168,21 @@ export function mediaInfoOf(probe: ProbeResult): MediaInfo {
 /** The IngestError behind an aborted signal. */
 export function abortReason(signal: AbortSignal, fallback: IngestError): IngestError {
   return isIngestError(signal.reason) ? signal.reason : fallback;
+}
+
+/** Runs a stage's file-system work, turning disk-full / read-only failures into `storage_error`. */
+async function storageErrors<T>(what: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (isIngestError(error)) {
+      const cause = (error as { cause?: unknown }).cause;
+      if (error.code === 'internal' && isStorageFault(cause)) throw mapStorageError(cause, what);
+      throw error;
+    }
+    if (isStorageFault(error) || /no space left|read-only file system/i.test(String((error as Error)?.message))) {
+      throw mapStorageError(error, what);
+    }
+    throw error;
+  }
 }

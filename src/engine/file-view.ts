@@ -20,7 +20,22 @@ export interface IngestFile {
   canonical_url: string;
   content_sha256: string | null;
   error?: { code: string; message: string };
-  progress?: { bytes_received: number; bytes_total: number | null };
+  progress?: FileProgress;
+}
+
+/**
+ * `progress` of a pending/processing File (an extra of the contract). `attempt`, `retries` and `last_retry_error`
+ * are extras of the extra: they make retries visible while they happen.
+ */
+export interface FileProgress {
+  bytes_received: number;
+  bytes_total: number | null;
+  /** The attempt in progress (1 for the first request; every retry or resume of the body adds one). */
+  attempt?: number;
+  /** Retries made so far in this run. */
+  retries?: number;
+  /** The last failure that was retried (present once a retry happened). */
+  last_retry_error?: { code: string; message: string };
 }
 
 /** A Cloudglue `Thumbnail`. */
@@ -85,7 +100,11 @@ export function toFileView(row: FileRow, options: ViewOptions, defaultThumbnail?
   if (defaultThumbnail) file.thumbnail_url = thumbnailUrl(options, defaultThumbnail);
   if (row.status === 'failed' && row.error_code) file.error = { code: row.error_code, message: row.error_message ?? row.error_code };
   if ((row.status === 'processing' || row.status === 'pending') && row.progress_received !== null) {
-    file.progress = { bytes_received: row.progress_received, bytes_total: row.progress_total };
+    const progress: FileProgress = { bytes_received: row.progress_received, bytes_total: row.progress_total };
+    if (row.attempt !== null && row.attempt !== undefined) progress.attempt = row.attempt;
+    if (row.retries !== null && row.retries !== undefined) progress.retries = row.retries;
+    if (row.retry_error_code) progress.last_retry_error = { code: row.retry_error_code, message: row.retry_error_message ?? row.retry_error_code };
+    file.progress = progress;
   }
   return file;
 }

@@ -1,9 +1,7 @@
-import { createHash, randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { IngestError, isIngestError, toIngestError } from '../errors.js';
+import { IngestError, toIngestError } from '../errors.js';
 import type { IngestConfig } from '../config/define-config.js';
 import type { SourcePlugin } from '../plugin-api.js';
 import type { GuardedHttpClient } from '../net/http-client.js';
@@ -12,11 +10,16 @@ import type { Registry, FileListQuery } from '../store/registry.js';
 import type { FileRow, FileStatus } from '../store/rows.js';
 import { parseAndCheckUrl } from '../url/policy.js';
 import { normalizeUrl } from '../url/normalize.js';
-import { sanitizeFilename } from '../stages/filename.js';
 import { SingleFlight } from './single-flight.js';
 import { WorkQueues } from './queues.js';
 import { FilePipeline, abortReason, mediaInfoOf } from './file-pipeline.js';
-import type { PreparedSource } from './file-pipeline.js';
+import type { PreparedSource, TransferRun } from './file-pipeline.js';
+import { RetryBudget } from './backoff.js';
+import type { RetryDecision } from './backoff.js';
+import { crashPoint } from './crash-points.js';
+import { planRecovery } from './recovery.js';
+import { OWNER, isLiveOwner, newFileRow, sha256, sourceMetadataOf } from './file-rows.js';
+import { isStorageFault, mapStorageError } from '../store/blob-store.js';
 import { toFileView, toSegmentView, toThumbnailView } from './file-view.js';
 import type { IngestFile, IngestSegment, IngestThumbnail, ViewOptions } from './file-view.js';
 import { validateListQuery, validateMetadata, validatePage, validateUpdate } from './validate.js';
@@ -54,7 +57,6 @@ export interface IngestDeps {
   plugins: SourcePlugin[];
 }
 
-const OWNER = `${os.hostname()}:${process.pid}`;
 const TERMINAL: ReadonlySet<FileStatus> = new Set(['completed', 'failed', 'not_applicable']);
 const SHUTDOWN = (): IngestError => new IngestError('cancelled', 'The engine was closed while the file was in flight');
 
@@ -72,6 +74,10 @@ export class Ingest extends EventEmitter {
   private readonly queues: WorkQueues;
   private readonly pipeline: FilePipeline;
   private readonly active = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  /** Every file run in progress, also those still queued or opening (not yet in `active`). */
+  private readonly runs = new Set<AbortController>();
+  /** Files being deleted: their cancelled run must not record a failure. */
+  private readonly deleting = new Set<string>();
   private readonly view: ViewOptions;
   private closed = false;
 
@@ -115,13 +121,25 @@ export class Ingest extends EventEmitter {
         }
         return this.launch(url, plugin, target);
       });
+    }).catch((thrown: unknown) => {
+      // The registry cannot be read or written (disk full, read-only data dir): say so with the storage code.
+      throw isStorageFault(thrown) ? mapStorageError(thrown, 'the registry') : thrown;
     });
     return options.wait ? this.waitFor(file.id) : file;
   }
 
   /** Resolves with the file once it is in a terminal status. */
   async waitFor(id: string): Promise<IngestFile> {
-    const row = this.requireRow(id);
+    this.assertOpen();
+    let row = this.requireRow(id);
+    const job = this.active.get(id);
+    if (job && TERMINAL.has(row.status)) {
+      // Its run has recorded the outcome and is finishing (or a restart is starting): let it settle first,
+      // or the events this waits for may already be gone.
+      await job.done;
+      this.assertOpen();
+      row = this.requireRow(id);
+    }
     if (TERMINAL.has(row.status) && !this.active.has(id)) return this.toView(row);
     return new Promise((resolve, reject) => {
       const onTerminal = (file: IngestFile): void => {
@@ -142,9 +160,7 @@ export class Ingest extends EventEmitter {
       };
       const onClosed = (): void => {
         cleanup();
-        const latest = this.deps.registry.db.open ? this.deps.registry.getFile(id) : undefined;
-        if (latest) resolve(this.toView(latest));
-        else reject(SHUTDOWN());
+        reject(SHUTDOWN());
       };
       this.on('file.completed', onTerminal);
       this.on('file.failed', onTerminal);
@@ -204,12 +220,18 @@ export class Ingest extends EventEmitter {
   async delete(id: string): Promise<{ id: string; object: 'file' }> {
     const row = this.requireRow(id);
     const job = this.active.get(id);
-    if (job) {
-      job.controller.abort(new IngestError('cancelled', `File ${id} was deleted while in flight`));
-      await job.done;
+    this.deleting.add(id);
+    try {
+      if (job) {
+        job.controller.abort(new IngestError('cancelled', `File ${id} was deleted while in flight`));
+        await job.done;
+      }
+      const latest = this.deps.registry.getFile(id) ?? row;
+      this.deps.registry.deleteFile(id);
+      await this.pipeline.discardOutputs(id, latest.content_sha256);
+    } finally {
+      this.deleting.delete(id);
     }
-    this.deps.registry.deleteFile(id);
-    await this.pipeline.discardOutputs(id, row.content_sha256);
     this.emit('file.deleted', this.toView(row));
     return { id, object: 'file' };
   }
@@ -219,39 +241,65 @@ export class Ingest extends EventEmitter {
     return this.deps.plugins.map((p) => ({ id: p.id, description: p.description, url_forms: p.urlForms }));
   }
 
-  /** Restarts files left pending/processing by a process that is gone; removes its temp files. */
+  /**
+   * The start-up pass (see {@link planRecovery}): files a dead process left `pending`/`processing` run again
+   * (resuming their partial download when it is still valid), completed files that lost their blob or thumbnails
+   * are processed again, and temp files, thumbnail folders and blobs nothing owns are removed.
+   * Returns how many files were restarted.
+   */
   async recover(): Promise<number> {
-    await this.deps.store.removeOrphanTemps();
-    const orphaned = this.deps.registry
-      .filesWithStatus(['pending', 'processing'])
-      .filter((row) => !this.active.has(row.id) && !isLiveOwner(row.owner));
-    for (const row of orphaned) {
-      this.deps.logger.info({ fileId: row.id }, 'resuming a file left in flight');
+    const plan = await planRecovery({
+      registry: this.deps.registry, store: this.deps.store, logger: this.deps.logger,
+      isActive: (id) => this.active.has(id), isLiveOwner,
+    });
+    const restart = [...plan.resume, ...plan.reprocess];
+    for (const row of restart) {
+      this.deps.logger.info({ fileId: row.id, status: row.status }, 'resuming a file left in flight');
       this.restart(row).catch(() => undefined);
     }
-    return orphaned.length;
+    return restart.length;
   }
 
-  /** Stops taking work, cancels in-flight files (they go back to `pending` and resume on the next start), closes the registry. */
+  /**
+   * Stops taking work and cancels every file in flight: its network transfer and ffmpeg work stop, and it goes back
+   * to `pending` with its partial download kept, to resume on the next start. Then closes the registry.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const controller of this.runs) controller.abort(SHUTDOWN());
     this.queues.clear();
     const jobs = [...this.active.values()];
-    for (const job of jobs) job.controller.abort(SHUTDOWN());
     await Promise.allSettled(jobs.map((j) => j.done));
     this.emit('closed');
     await this.deps.http.close();
     this.deps.registry.close();
   }
 
-  private restart(row: FileRow): Promise<IngestFile> {
-    const url = new URL(row.url);
-    return this.launch(url, this.pluginFor(url), { kind: 'restart', row });
+  private async restart(row: FileRow): Promise<IngestFile> {
+    let url: URL;
+    let plugin: SourcePlugin;
+    try {
+      url = new URL(row.url);
+      plugin = this.pluginFor(url);
+    } catch (thrown) {
+      // No plugin takes it any more (the config changed): the file cannot run again.
+      const error = toIngestError(thrown, 'invalid_url');
+      const failed = this.deps.registry.updateFile(row.id, { status: 'failed', owner: null, error_code: error.code, error_message: error.message });
+      if (failed) this.emit('file.failed', this.toView(failed));
+      throw error;
+    }
+    return this.launch(url, plugin, { kind: 'restart', row });
   }
 
   /** An existing file: returned unchanged, unless it failed, in which case it restarts under the same id. */
   private async existing(row: FileRow): Promise<IngestFile> {
+    const job = this.active.get(row.id);
+    if (job && TERMINAL.has(row.status)) {
+      // Its run just recorded the outcome and is finishing: wait for it before deciding.
+      await job.done;
+      row = this.deps.registry.getFile(row.id) ?? row;
+    }
     if (row.status === 'failed' && !this.active.has(row.id)) return this.restart(row);
     return this.toView(row);
   }
@@ -265,6 +313,7 @@ export class Ingest extends EventEmitter {
       let ready = false;
       let settle!: () => void;
       const entry = { controller: new AbortController(), done: new Promise<void>((r) => (settle = r)) };
+      this.runs.add(entry.controller);
       let fileId: string | undefined;
       const register = (id: string): void => {
         fileId = id;
@@ -280,6 +329,7 @@ export class Ingest extends EventEmitter {
           if (!ready) rejectReady(toIngestError(thrown));
         })
         .finally(() => {
+          this.runs.delete(entry.controller);
           if (fileId && this.active.get(fileId) === entry) this.active.delete(fileId);
           settle();
           if (!ready) rejectReady(new IngestError('internal', 'The file run ended before it started'));
@@ -300,103 +350,143 @@ export class Ingest extends EventEmitter {
     const signal = controller.signal;
     let row: FileRow | undefined = target.kind === 'restart' ? target.row : undefined;
     const logger = this.deps.logger.child({ url: url.href, ...(row ? { fileId: row.id } : {}) });
+    const run: TransferRun = {
+      url, plugin, signal, logger, budget: new RetryBudget(this.deps.config.retry),
+      onRetry: (decision) => {
+        if (row) this.recordRetry(row.id, decision);
+      },
+    };
     try {
-      if (row) row = registry.updateFile(row.id, { status: 'pending', error_code: null, error_message: null, owner: OWNER })!;
-      // 1-2. Resolve and open, then download: one network slot for the host, so the open response never idles in a queue.
-      const blob = await this.queues.forHost(url.hostname, async () => {
-        const prepared = await this.pipeline.prepare(url, plugin, signal, logger);
-        if (row) row = this.restartRow(row, prepared);
-        else if (target.kind === 'new') {
-          const { row: stored, created } = this.createRow(url, plugin, prepared, target);
-          if (!created) {
-            // Another spelling (or another process) created this identity first: hand back that file.
-            await prepared.opened.response.dump();
-            onReady(stored);
-            return undefined;
-          }
-          row = stored;
-          register(row.id);
-        }
-        if (!row) return undefined;
+      if (signal.aborted) throw abortReason(signal, SHUTDOWN());
+      if (row) {
+        row = registry.updateFile(row.id, {
+          status: 'pending', error_code: null, error_message: null, owner: OWNER, attempt: 1, retries: 0,
+          retry_error_code: null, retry_error_message: null,
+        })!;
+      }
+      // A restart whose download was already stored (a crash after the download) goes straight to the probe.
+      let blob = row ? await this.pipeline.storedBlob(row) : undefined;
+      if (row && blob) {
+        row = registry.updateFile(row.id, { status: 'processing', resume_state: null })!;
         onReady(row);
         this.emit('file.processing', this.toView(row));
-        return this.pipeline.download(row, prepared, signal);
-      });
+      } else {
+        // 1-2. Resolve and open, then download: one network slot for the host, so the open response never idles in a queue.
+        blob = await this.queues.forHost(url.hostname, async () => {
+          const partial = row ? await this.pipeline.resumablePartial(row) : undefined;
+          let prepared: PreparedSource;
+          try {
+            prepared = await this.pipeline.prepare(run, row && partial ? { row, partial } : undefined);
+          } catch (error) {
+            await partial?.close();
+            throw error;
+          }
+          if (row) row = this.restartRow(row, prepared, run.budget);
+          else if (target.kind === 'new') {
+            const { row: stored, created } = this.createRow(url, plugin, prepared, target, run.budget);
+            if (!created) {
+              // Another spelling (or another process) created this identity first: hand back that file.
+              await prepared.opened.response.dump();
+              onReady(stored);
+              return undefined;
+            }
+            row = stored;
+            register(row.id);
+          }
+          if (!row) return undefined;
+          onReady(row);
+          this.emit('file.processing', this.toView(row));
+          return this.pipeline.download(row, prepared, run);
+        }, signal);
+      }
       if (!row || !blob) return;
       const fileId = row.id;
-      row = registry.updateFile(fileId, { bytes: blob.bytes, content_sha256: blob.sha256, progress_received: blob.bytes, progress_total: blob.bytes })!;
+      crashPoint('committed');
+      row = registry.updateFile(fileId, {
+        bytes: blob.bytes, content_sha256: blob.sha256, progress_received: blob.bytes, progress_total: blob.bytes, resume_state: null,
+      })!;
       // 3. Probe the local blob.
-      const probe = await this.queues.cpuWork(() => this.pipeline.probe(blob.path, signal));
+      crashPoint('probe');
+      const probe = await this.queues.cpuWork(() => this.pipeline.probe(blob.path, signal), signal);
       row = registry.updateFile(fileId, { media_type: probe.mediaType, media_info: mediaInfoOf(probe) })!;
       // 4. Thumbnails for video.
       if (probe.mediaType === 'video') {
         const current = row;
-        await this.queues.cpuWork(() => this.pipeline.thumbnails(current, blob.path, probe, signal));
+        await this.queues.cpuWork(() => this.pipeline.thumbnails(current, blob.path, probe, signal), signal);
       }
       if (signal.aborted) throw abortReason(signal, SHUTDOWN());
-      row = registry.updateFile(fileId, { status: 'completed', owner: null, progress_received: null, progress_total: null })!;
-      this.release(fileId, controller);
-      logger.info({ fileId, bytes: blob.bytes }, 'file completed');
+      crashPoint('completing');
+      row = registry.updateFile(fileId, {
+        status: 'completed', owner: null, progress_received: null, progress_total: null, attempt: null,
+      })!;
+      logger.info({ fileId, bytes: blob.bytes, retries: run.budget.retries }, 'file completed');
       this.emit('file.completed', this.toView(row));
     } catch (thrown) {
-      const error = toIngestError(thrown);
+      const error = isStorageFault(thrown) ? mapStorageError(thrown, 'the registry') : toIngestError(thrown);
       if (!row) throw error;
-      await this.settleFailure(row, error, controller);
+      await this.settleFailure(row, error, signal);
       throw error;
     }
   }
 
-  /** Records a failure: deleted files vanish, a closed engine checkpoints to `pending`, anything else fails. */
-  private async settleFailure(row: FileRow, error: IngestError, controller: AbortController): Promise<void> {
-    const { registry } = this.deps;
-    const signal = controller.signal;
-    if (!registry.db.open || !registry.getFile(row.id)) return;
-    const latest = registry.getFile(row.id)!;
-    if (signal.aborted && this.closed) {
-      registry.updateFile(row.id, { status: 'pending', owner: null, content_sha256: null, bytes: null });
-      return;
+  /** Makes a retry visible: in the log (by the transfer), in the row and in a progress event. */
+  private recordRetry(fileId: string, decision: RetryDecision): void {
+    try {
+      const updated = this.deps.registry.updateFile(fileId, {
+        attempt: decision.attempt, retries: decision.retries,
+        retry_error_code: decision.error.code, retry_error_message: decision.error.message,
+      });
+      if (updated) this.emit('file.progress', this.toView(updated));
+    } catch (error) {
+      this.deps.logger.warn({ fileId, err: (error as Error).message }, 'could not record a retry');
     }
-    if (signal.aborted && isIngestError(signal.reason) && signal.reason.message.includes('deleted')) return;
-    const failed = registry.updateFile(row.id, {
-      status: 'failed', owner: null, error_code: error.code, error_message: error.message,
-      progress_received: null, progress_total: null, content_sha256: null,
-    })!;
-    await this.pipeline.discardOutputs(row.id, latest.content_sha256);
-    this.release(row.id, controller);
-    this.deps.logger.warn({ fileId: row.id, code: error.code, err: error.message }, 'file failed');
-    this.emit('file.failed', this.toView(failed));
   }
 
-  /** Forgets a finished run before its terminal event, so a re-sync right after it sees no run in flight. */
-  private release(fileId: string, controller: AbortController): void {
-    if (this.active.get(fileId)?.controller === controller) this.active.delete(fileId);
+  /**
+   * Records a failure: deleted files vanish, a closed engine checkpoints to `pending` (keeping the partial
+   * download and a stored blob for the next start), anything else fails and its outputs are removed.
+   */
+  private async settleFailure(row: FileRow, error: IngestError, signal: AbortSignal): Promise<void> {
+    const { registry } = this.deps;
+    if (!registry.db.open || !registry.getFile(row.id)) return;
+    const latest = registry.getFile(row.id)!;
+    if (signal.aborted && this.deleting.has(row.id)) return;
+    if (signal.aborted && this.closed) {
+      registry.updateFile(row.id, { status: 'pending', owner: null, attempt: null });
+      return;
+    }
+    let failed: FileRow | undefined;
+    try {
+      failed = registry.updateFile(row.id, {
+        status: 'failed', owner: null, error_code: error.code, error_message: error.message,
+        progress_received: null, progress_total: null, content_sha256: null, resume_state: null, attempt: null,
+      });
+    } catch (thrown) {
+      // The registry itself cannot be written (disk full, read-only): the row stays in flight for the next start.
+      this.deps.logger.error({ fileId: row.id, err: (thrown as Error).message }, 'could not record the failure');
+    }
+    await this.pipeline.discardOutputs(row.id, failed ? latest.content_sha256 : null).catch((thrown: unknown) => {
+      this.deps.logger.warn({ fileId: row.id, err: (thrown as Error).message }, 'could not remove the outputs of a failed file');
+    });
+    this.deps.logger.warn({ fileId: row.id, code: error.code, err: error.message }, 'file failed');
+    if (failed) this.emit('file.failed', this.toView(failed));
   }
 
   private createRow(
-    url: URL, plugin: SourcePlugin, prepared: PreparedSource, target: Extract<RunTarget, { kind: 'new' }>,
+    url: URL, plugin: SourcePlugin, prepared: PreparedSource, target: Extract<RunTarget, { kind: 'new' }>, budget: RetryBudget,
   ): { row: FileRow; created: boolean } {
     const { registry } = this.deps;
-    const identity = prepared.resolved.identity;
-    const now = Date.now();
-    const candidate: FileRow = {
-      id: randomUUID(), identity_hash: sha256(identity.key), identity_key: identity.key, status: 'processing',
-      url: url.href, canonical_url: identity.canonicalUrl, source: plugin.id,
-      filename: displayFilename(prepared), bytes: null, content_sha256: null,
-      metadata: target.metadata, media_type: null, media_info: null,
-      source_metadata: sourceMetadataOf(plugin, prepared), error_code: null, error_message: null,
-      progress_received: 0, progress_total: prepared.opened.declaredBytes,
-      enable_segment_thumbnails: target.segmentThumbnails, created_at: now, updated_at: now, owner: OWNER,
-    };
-    const result = registry.insertFileOnce(candidate);
+    const result = registry.insertFileOnce(newFileRow(url, plugin, prepared, budget, target));
     registry.addAlias(target.aliasHash, result.row.id, url.href);
     return result;
   }
 
-  private restartRow(row: FileRow, prepared: PreparedSource): FileRow {
+  private restartRow(row: FileRow, prepared: PreparedSource, budget: RetryBudget): FileRow {
     return this.deps.registry.updateFile(row.id, {
-      status: 'processing', owner: OWNER, 
+      status: 'processing', owner: OWNER,
       source_metadata: sourceMetadataOf(this.pluginFor(new URL(row.url)), prepared),
-      progress_received: 0, progress_total: prepared.opened.declaredBytes,
+      progress_received: prepared.partial?.bytes ?? 0, progress_total: prepared.opened.declaredBytes,
+      attempt: budget.attempt, retries: budget.retries,
     })!;
   }
 
@@ -421,31 +511,3 @@ export class Ingest extends EventEmitter {
     if (this.closed) throw new IngestError('cancelled', 'The engine is closed');
   }
 }
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
-
-function displayFilename(prepared: PreparedSource): string {
-  const { opened, resolved } = prepared;
-  return opened.dispositionFilename ?? sanitizeFilename(resolved.filename) ?? opened.urlFilename ?? 'file';
-}
-
-function sourceMetadataOf(plugin: SourcePlugin, prepared: PreparedSource): Record<string, unknown> | null {
-  if (prepared.resolved.sourceMetadata) return prepared.resolved.sourceMetadata;
-  return { source_type: plugin.id, ...prepared.opened.httpInfo };
-}
-
-/** True when `owner` (`host:pid`) is another live process on this host. */
-function isLiveOwner(owner: string | null): boolean {
-  if (!owner || owner === OWNER) return false;
-  const [host, pid] = [owner.slice(0, owner.lastIndexOf(':')), Number(owner.slice(owner.lastIndexOf(':') + 1))];
-  if (host !== os.hostname() || !Number.isInteger(pid)) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-

@@ -15,8 +15,8 @@ export class WorkQueues {
     this.cpu = new PQueue({ concurrency: concurrency.cpu });
   }
 
-  /** Runs network work for `host` under both the per-host and the global limit. */
-  async forHost<T>(host: string, work: () => Promise<T>): Promise<T> {
+  /** Runs network work for `host` under both the per-host and the global limit; `signal` takes it out of the queue. */
+  async forHost<T>(host: string, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     let queue = this.hosts.get(host);
     if (!queue) {
       queue = new PQueue({ concurrency: this.concurrency.perHost });
@@ -24,15 +24,16 @@ export class WorkQueues {
     }
     const hostQueue = queue;
     try {
-      return (await hostQueue.add(() => this.network.add(work))) as T;
+      const options = signal ? { signal } : {};
+      return (await hostQueue.add(() => this.network.add(work, options), options)) as T;
     } finally {
       if (hostQueue.size === 0 && hostQueue.pending === 0) this.hosts.delete(host);
     }
   }
 
-  /** Runs CPU work. */
-  async cpuWork<T>(work: () => Promise<T>): Promise<T> {
-    return (await this.cpu.add(work)) as T;
+  /** Runs CPU work; `signal` takes it out of the queue. */
+  async cpuWork<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return (await this.cpu.add(work, signal ? { signal } : {})) as T;
   }
 
   clear(): void {

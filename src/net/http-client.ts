@@ -1,5 +1,3 @@
-import dns from 'node:dns';
-import type { LookupAddress } from 'node:dns';
 import { Readable } from 'node:stream';
 import type { Transform } from 'node:stream';
 import zlib from 'node:zlib';
@@ -8,9 +6,9 @@ import type { Logger } from 'pino';
 import { IngestError } from '../errors.js';
 import type { HttpClient, HttpRequestOptions, HttpResponse } from '../plugin-api.js';
 import type { NetworkConfig } from '../config/define-config.js';
-import { assertAddressAllowed, isIpLiteral, isPublicAddress } from './address-guard.js';
-import { parseRouting, routeKey } from './routing.js';
-import type { RoutingTable } from './routing.js';
+import { createGuardedLookup, isIpLiteral } from './address-guard.js';
+import { parseRouting, planConnection } from './routing.js';
+import type { ConnectPlan, RoutingTable } from './routing.js';
 import { mapNetworkError } from './network-errors.js';
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -27,8 +25,6 @@ function stripBrackets(host: string): string {
   return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }
 
-type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
-
 /**
  * The one HTTP client of media-ingest. The private-address block runs inside the connector (on the IP
  * literal, the `--resolve` override, or every DNS answer), so it holds for the first request, every
@@ -42,47 +38,24 @@ export class GuardedHttpClient implements HttpClient {
     const { network } = options;
     this.routing = parseRouting(network.connectTo, network.resolve);
     const allowPrivate = network.allowPrivateNetworks;
-    const guardedLookup = (hostname: string, lookupOptions: dns.LookupOptions, callback: LookupCallback): void => {
-      dns.lookup(hostname, { ...lookupOptions, all: true }, (err, addresses) => {
-        if (err) return callback(err, []);
-        const blocked = addresses.find((a) => !allowPrivate && !isPublicAddress(a.address));
-        if (blocked) {
-          const error = new IngestError(
-            'blocked_address',
-            `Refused to connect to ${hostname} (${blocked.address}): private, loopback, link-local or reserved addresses are blocked`,
-          );
-          return callback(error as unknown as NodeJS.ErrnoException, []);
-        }
-        if (lookupOptions.all) return callback(null, addresses);
-        const first = addresses[0];
-        if (!first) return callback(Object.assign(new Error(`No address for ${hostname}`), { code: 'ENOTFOUND' }), []);
-        return callback(null, first.address, first.family);
-      });
-    };
+    const guardedLookup = createGuardedLookup(allowPrivate);
     const guardedConnect = buildConnector({ timeout: network.connectTimeoutMs, lookup: guardedLookup } as buildConnector.BuildOptions);
     const routedConnect = buildConnector({ timeout: network.connectTimeoutMs });
     const connect: buildConnector.connector = (opts, callback) => {
       const hostname = stripBrackets(opts.hostname);
       const port = Number(opts.port) || (opts.protocol === 'https:' ? 443 : 80);
-      const key = routeKey(hostname, port);
       const servername = isIpLiteral(hostname) ? undefined : hostname.replace(/\.$/, '');
-      const route = this.routing.connectTo.get(key);
-      if (route) {
-        // An operator's explicit route: exempt from the block, TLS still verifies the original name.
-        return routedConnect({ ...opts, hostname: route.connectHost, port: String(route.connectPort), servername }, callback);
-      }
-      const override = this.routing.resolve.get(key);
-      let target = hostname;
+      let plan: ConnectPlan;
       try {
-        if (override !== undefined) {
-          assertAddressAllowed(override, hostname, allowPrivate);
-          target = override;
-        } else if (isIpLiteral(hostname)) {
-          assertAddressAllowed(hostname, hostname, allowPrivate);
-        }
+        plan = planConnection(this.routing, hostname, port, allowPrivate);
       } catch (error) {
         return callback(error as Error, null);
       }
+      if (plan.kind === 'route') {
+        // An operator's explicit route: exempt from the block, TLS still verifies the original name.
+        return routedConnect({ ...opts, hostname: plan.host, port: String(plan.port), servername }, callback);
+      }
+      const target = plan.kind === 'address' ? plan.address : plan.hostname;
       return guardedConnect({ ...opts, hostname: target, port: String(port), servername }, callback);
     };
     this.dispatcher = new Agent({
@@ -108,7 +81,8 @@ export class GuardedHttpClient implements HttpClient {
     const maxRedirects = requestOptions.maxRedirects ?? network.maxRedirects;
     const deadline = new AbortController();
     const totalTimer = setTimeout(
-      () => deadline.abort(new IngestError('timeout', `Transfer of ${url.href} took longer than ${network.totalTimeoutMs} ms`)),
+      // Not retryable: a retry would get the same deadline and, most likely, the same fate.
+      () => deadline.abort(new IngestError('timeout', `Transfer of ${url.href} took longer than ${network.totalTimeoutMs} ms`, { retryable: false })),
       network.totalTimeoutMs,
     );
     totalTimer.unref();
@@ -188,6 +162,9 @@ export class GuardedHttpClient implements HttpClient {
     finish: () => void,
   ): HttpResponse {
     const headers = response.headers as Record<string, string | string[] | undefined>;
+    // undici's body emits RequestAbortedError when destroyed before its end (dump, cancellation, a reader that
+    // stops early): readers see failures through iteration, so this listener only keeps that from being unhandled.
+    response.body.on('error', () => undefined);
     const maxBytes = requestOptions.maxBytes ?? this.options.maxBytes;
     const encoding = (firstHeader(headers['content-encoding']) ?? 'identity').trim().toLowerCase();
     const declared = Number(firstHeader(headers['content-length']));
@@ -198,6 +175,8 @@ export class GuardedHttpClient implements HttpClient {
     }
     const mapError = (error: unknown): Error => mapNetworkError(signal.aborted ? (signal.reason ?? error) : error, url.href);
     const decoder = decoderFor(encoding);
+    // pipe() does not forward errors: a body cut mid-transfer must fail the decoder too, or its reader waits forever.
+    if (decoder) response.body.on('error', (error: Error) => decoder.destroy(error));
     const source: AsyncIterable<Buffer> = decoder ? response.body.pipe(decoder) : response.body;
     const href = url.href;
     async function* limited(): AsyncGenerator<Buffer> {
@@ -248,8 +227,10 @@ export class GuardedHttpClient implements HttpClient {
         }
       },
       dump: async () => {
-        output.resume();
+        // The reader may never have started: release undici's body and the deadline directly too.
         output.destroy();
+        if (!response.body.destroyed) response.body.destroy();
+        finish();
       },
     };
   }

@@ -1,4 +1,5 @@
 import { IngestError } from '../errors.js';
+import { assertAddressAllowed, isIpLiteral } from './address-guard.js';
 
 /** One `--connect-to` route: requests for host:port connect to connectHost:connectPort. */
 export interface ConnectRoute {
@@ -67,4 +68,37 @@ export function parseRouting(connectTo: readonly string[], resolve: readonly str
     table.resolve.set(routeKey(host, parsePort(port, entry)), stripBrackets(address));
   }
   return table;
+}
+
+/**
+ * Where a connection to `host:port` goes, decided the same way for every outbound socket (the guarded HTTP
+ * client and the guarded proxy that yt-dlp talks through):
+ * - `route`: an operator's `MEDIA_INGEST_CONNECT_TO` entry; exempt from the private-address block;
+ * - `address`: a `MEDIA_INGEST_RESOLVE` override or an IP-literal host, already checked against the block;
+ * - `lookup`: a name to resolve with the guarded lookup (`createGuardedLookup`), which checks every answer.
+ */
+export type ConnectPlan =
+  | { kind: 'route'; host: string; port: number }
+  | { kind: 'address'; address: string; port: number }
+  | { kind: 'lookup'; hostname: string; port: number };
+
+/**
+ * Plans a connection to `host:port` (host as in a URL, brackets allowed). Throws `blocked_address` when a
+ * resolve override or an IP literal is not public and private networks are not allowed.
+ */
+export function planConnection(table: RoutingTable, host: string, port: number, allowPrivateNetworks: boolean): ConnectPlan {
+  const hostname = stripBrackets(host);
+  const key = routeKey(hostname, port);
+  const route = table.connectTo.get(key);
+  if (route) return { kind: 'route', host: route.connectHost, port: route.connectPort };
+  const override = table.resolve.get(key);
+  if (override !== undefined) {
+    assertAddressAllowed(override, hostname, allowPrivateNetworks);
+    return { kind: 'address', address: override, port };
+  }
+  if (isIpLiteral(hostname)) {
+    assertAddressAllowed(hostname, hostname, allowPrivateNetworks);
+    return { kind: 'address', address: hostname, port };
+  }
+  return { kind: 'lookup', hostname, port };
 }

@@ -48,6 +48,11 @@ export interface ThumbnailOptions {
    * a request past the end is retried as a frame 0.5 s before the end (`-sseof`).
    */
   durationSeconds?: number | null;
+  /**
+   * Path prefix of the scratch folder the extracted frames go to (`mkdtemp` appends six characters); the engine
+   * keeps it inside the data dir's temp folder, named by file id. @default `<os.tmpdir()>/media-ingest-frames-`
+   */
+  scratchPrefix?: string;
 }
 
 /** A thumbnail written to disk. */
@@ -100,7 +105,7 @@ export async function makeThumbnails(
   let workDir: string | undefined;
   try {
     await mkdir(outputDir, { recursive: true });
-    workDir = await mkdtemp(path.join(os.tmpdir(), 'media-ingest-frames-'));
+    workDir = await mkdtemp(options.scratchPrefix ?? path.join(os.tmpdir(), 'media-ingest-frames-'));
     const jobs: FrameJob[] = requests.map((request, i) => ({
       request, time: clampTime(request.timeSeconds, options.durationSeconds), fromEnd: false,
       framePath: path.join(workDir!, `${i}.png`),

@@ -1,11 +1,14 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import fs from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { Transform } from 'node:stream';
-import type { TransformCallback } from 'node:stream';
 import { IngestError, isIngestError } from '../errors.js';
+import { PartialWrite } from './partial-write.js';
+import { nodeStorageFs } from './storage-fs.js';
+import type { StorageFs } from './storage-fs.js';
+import { mapStorageError } from './storage-errors.js';
+
+export { mapStorageError, isStorageFault } from './storage-errors.js';
+export { PartialWrite } from './partial-write.js';
+export type { StorageFs, StorageFile } from './storage-fs.js';
 
 /** What a finished write produced. */
 export interface WrittenBlob {
@@ -15,37 +18,31 @@ export interface WrittenBlob {
   path: string;
 }
 
-const STORAGE_CODES = new Set(['ENOSPC', 'EROFS', 'EACCES', 'EPERM', 'EDQUOT', 'EIO']);
-
-/** Turns file-system failures into `storage_error`, keeping other IngestErrors. */
-export function mapStorageError(error: unknown, what: string): IngestError {
-  if (isIngestError(error)) return error;
-  const code = (error as NodeJS.ErrnoException)?.code ?? '';
-  if (STORAGE_CODES.has(code)) {
-    const reason = code === 'ENOSPC' || code === 'EDQUOT' ? 'the disk is full' : code === 'EROFS' ? 'the data dir is read-only' : `${code}`;
-    return new IngestError('storage_error', `Could not write ${what}: ${reason}`, { cause: error });
-  }
-  return new IngestError('storage_error', `Could not write ${what}: ${(error as Error)?.message ?? String(error)}`, { cause: error });
-}
+const FILE_ID = /^[0-9a-zA-Z-]{1,64}$/;
 
 /**
- * Content-addressed blob storage under `<dataDir>/blobs/sha256/ab/cd/<hash>`. Bodies stream into a temp file
- * while their SHA-256 is computed, then move into place with an fsync'd atomic rename; identical bytes are
- * stored once. Remote names never become paths.
+ * Content-addressed blob storage under `<dataDir>/blobs/sha256/ab/cd/<hash>`. A download streams into
+ * `<dataDir>/tmp/<fileId>.part` (named by file id so a restart can find and resume it) while its SHA-256 is
+ * computed, then moves into place with an fsync'd atomic rename; identical bytes are stored once. Remote names
+ * never become paths. Every file-system call goes through a {@link StorageFs} facade (tests inject faults there).
  */
 export class ContentAddressedStore {
   readonly blobsDir: string;
   readonly tempDir: string;
   readonly thumbnailsDir: string;
 
-  constructor(readonly dataDir: string) {
+  constructor(readonly dataDir: string, readonly fsys: StorageFs = nodeStorageFs) {
     this.blobsDir = path.join(dataDir, 'blobs', 'sha256');
     this.tempDir = path.join(dataDir, 'tmp');
     this.thumbnailsDir = path.join(dataDir, 'thumbnails');
   }
 
   async init(): Promise<void> {
-    for (const dir of [this.blobsDir, this.tempDir, this.thumbnailsDir]) await fs.mkdir(dir, { recursive: true });
+    try {
+      for (const dir of [this.blobsDir, this.tempDir, this.thumbnailsDir]) await this.fsys.mkdir(dir, { recursive: true });
+    } catch (error) {
+      throw mapStorageError(error, `the data dir ${this.dataDir}`);
+    }
   }
 
   blobPath(sha256: string): string {
@@ -58,58 +55,85 @@ export class ContentAddressedStore {
     return path.join(this.tempDir, `${randomUUID()}${suffix}`);
   }
 
-  /**
-   * Streams `source` into the store. `onBytes` is called with the running total. On any failure the temp
-   * file is removed and the error rethrown (file-system errors as `storage_error`).
-   */
-  async write(source: AsyncIterable<Buffer> | NodeJS.ReadableStream, onBytes?: (total: number) => void): Promise<WrittenBlob> {
-    const temp = this.tempPath('.part');
-    const hash = createHash('sha256');
-    let bytes = 0;
-    const meter = new Transform({
-      transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
-        hash.update(chunk);
-        bytes += chunk.length;
-        onBytes?.(bytes);
-        callback(null, chunk);
-      },
+  /** The resumable temp file of one file's download. */
+  partialPath(fileId: string): string {
+    if (!FILE_ID.test(fileId)) throw new IngestError('internal', `Not a file id: ${fileId}`);
+    return path.join(this.tempDir, `${fileId}.part`);
+  }
+
+  /** Starts the download temp file of `fileId` from zero. */
+  createPartial(fileId: string): Promise<PartialWrite> {
+    return PartialWrite.create(this.fsys, this.partialPath(fileId));
+  }
+
+  /** Picks up the download temp file of `fileId` at its durable length; undefined when it is missing or short. */
+  reopenPartial(fileId: string, durableBytes: number): Promise<PartialWrite | undefined> {
+    return PartialWrite.reopen(this.fsys, this.partialPath(fileId), durableBytes);
+  }
+
+  async removePartial(fileId: string): Promise<void> {
+    await this.fsys.rm(this.partialPath(fileId), { force: true }).catch(() => undefined);
+  }
+
+  /** A scratch directory for one file's work (e.g. extracted frames), inside the temp dir and named by its id. */
+  async workDir(fileId: string, purpose: string): Promise<string> {
+    if (!FILE_ID.test(fileId) || !/^[a-z]+$/.test(purpose)) throw new IngestError('internal', `Bad work dir name: ${fileId} ${purpose}`);
+    const dir = path.join(this.tempDir, `${fileId}.${purpose}-${randomUUID().slice(0, 8)}`);
+    await this.fsys.mkdir(dir, { recursive: true }).catch((error: unknown) => {
+      throw mapStorageError(error, 'a work directory');
     });
+    return dir;
+  }
+
+  /**
+   * Finishes a download: fsyncs it, checks a resumed one against its running hash, and moves it to its content
+   * address (or drops it when that blob exists). On failure the temp file is removed.
+   */
+  async commitPartial(partial: PartialWrite): Promise<WrittenBlob> {
     try {
-      await pipeline(source as NodeJS.ReadableStream, meter, createWriteStream(temp, { highWaterMark: 1 << 20 }));
-      const handle = await fs.open(temp, 'r+');
-      try {
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      const sha256 = hash.digest('hex');
-      return { sha256, bytes, path: await this.commit(temp, sha256) };
+      const { sha256, bytes } = await partial.finish();
+      return { sha256, bytes, path: await this.commit(partial.path, sha256) };
     } catch (error) {
-      await fs.rm(temp, { force: true });
+      await partial.discard();
       throw isIngestError(error) ? error : mapStorageError(error, 'the downloaded file');
     }
+  }
+
+  /**
+   * Streams `source` into the store under a random temp name (not resumable). `onBytes` is called with the
+   * running total. On any failure the temp file is removed and the error rethrown (file-system errors as `storage_error`).
+   */
+  async write(source: AsyncIterable<Buffer>, onBytes?: (total: number) => void): Promise<WrittenBlob> {
+    const partial = await PartialWrite.create(this.fsys, this.tempPath('.part'));
+    try {
+      await partial.append(source, onBytes);
+    } catch (error) {
+      await partial.discard();
+      throw isIngestError(error) ? error : mapStorageError(error, 'the downloaded file');
+    }
+    return this.commitPartial(partial);
   }
 
   /** Moves a fully written temp file to its content address (or drops it when the blob exists). */
   private async commit(temp: string, sha256: string): Promise<string> {
     const target = this.blobPath(sha256);
-    await fs.mkdir(path.dirname(target), { recursive: true });
-    const exists = await fs.stat(target).then((s) => s.isFile(), () => false);
+    await this.fsys.mkdir(path.dirname(target), { recursive: true });
+    const exists = await this.fsys.stat(target).then((s) => s.isFile(), () => false);
     if (exists) {
-      await fs.rm(temp, { force: true });
+      await this.fsys.rm(temp, { force: true });
       return target;
     }
-    await fs.rename(temp, target);
-    await syncDir(path.dirname(target));
+    await this.fsys.rename(temp, target);
+    await this.syncDir(path.dirname(target));
     return target;
   }
 
   async hasBlob(sha256: string): Promise<boolean> {
-    return fs.stat(this.blobPath(sha256)).then((s) => s.isFile(), () => false);
+    return this.fsys.stat(this.blobPath(sha256)).then((s) => s.isFile(), () => false);
   }
 
   async removeBlob(sha256: string): Promise<void> {
-    await fs.rm(this.blobPath(sha256), { force: true });
+    await this.fsys.rm(this.blobPath(sha256), { force: true });
   }
 
   /** Folder of one file's thumbnails. */
@@ -117,17 +141,67 @@ export class ContentAddressedStore {
     return path.join(this.thumbnailsDir, fileId);
   }
 
-  /** Removes every temp file (left by a crash); called on start. Returns how many were removed. */
-  async removeOrphanTemps(): Promise<number> {
-    const entries = await fs.readdir(this.tempDir).catch(() => [] as string[]);
-    await Promise.all(entries.map((e) => fs.rm(path.join(this.tempDir, e), { recursive: true, force: true })));
-    return entries.length;
+  /** True when `relative` (a path relative to the data dir) is a regular file. */
+  async exists(relative: string): Promise<boolean> {
+    return this.fsys.stat(path.join(this.dataDir, relative)).then((s) => s.isFile(), () => false);
   }
-}
 
-async function syncDir(dir: string): Promise<void> {
-  const handle = await fs.open(dir, 'r').catch(() => undefined);
-  if (!handle) return;
-  await handle.sync().catch(() => undefined);
-  await handle.close();
+  /** fsyncs files and then their directories, so what they contain survives a power loss. */
+  async syncFiles(files: string[]): Promise<void> {
+    for (const file of files) {
+      const handle = await this.fsys.open(file, 'r');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    }
+    for (const dir of new Set(files.map((f) => path.dirname(f)))) await this.syncDir(dir);
+  }
+
+  /**
+   * Removes temp files left by a crash; called on start. Entries for which `keep(name)` is true (the download of a
+   * file that will resume, anything of a file a live process works on) stay. Returns the names removed.
+   */
+  async removeOrphanTemps(keep: (name: string) => boolean = () => false): Promise<string[]> {
+    const entries = await this.fsys.readdir(this.tempDir).catch(() => [] as string[]);
+    const orphans = entries.filter((name) => !keep(name));
+    await Promise.all(orphans.map((e) => this.fsys.rm(path.join(this.tempDir, e), { recursive: true, force: true })));
+    return orphans;
+  }
+
+  /** Thumbnail folders of files the registry does not know (a crash between delete and cleanup). */
+  async removeOrphanThumbnailDirs(isKnownFile: (fileId: string) => boolean): Promise<string[]> {
+    const entries = await this.fsys.readdir(this.thumbnailsDir).catch(() => [] as string[]);
+    const orphans = entries.filter((id) => !isKnownFile(id));
+    await Promise.all(orphans.map((id) => this.fsys.rm(this.thumbnailDir(id), { recursive: true, force: true })));
+    return orphans;
+  }
+
+  /**
+   * Blobs no file references, last written more than `graceMs` ago (a younger one may belong to a download that a
+   * live process is about to record). Returns the hashes removed.
+   */
+  async removeUnreferencedBlobs(isReferenced: (sha256: string) => boolean, graceMs: number, now = Date.now()): Promise<string[]> {
+    const removed: string[] = [];
+    for (const a of await this.fsys.readdir(this.blobsDir).catch(() => [] as string[])) {
+      for (const b of await this.fsys.readdir(path.join(this.blobsDir, a)).catch(() => [] as string[])) {
+        for (const name of await this.fsys.readdir(path.join(this.blobsDir, a, b)).catch(() => [] as string[])) {
+          if (!/^[0-9a-f]{64}$/.test(name) || isReferenced(name)) continue;
+          const stat = await this.fsys.stat(this.blobPath(name)).catch(() => undefined);
+          if (!stat || now - stat.mtimeMs < graceMs) continue;
+          await this.removeBlob(name);
+          removed.push(name);
+        }
+      }
+    }
+    return removed;
+  }
+
+  private async syncDir(dir: string): Promise<void> {
+    const handle = await this.fsys.open(dir, 'r').catch(() => undefined);
+    if (!handle) return;
+    await handle.sync().catch(() => undefined);
+    await handle.close();
+  }
 }

@@ -58,4 +58,12 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // 2: which process works on a file (`host:pid`), so a restart can tell orphaned work from live work.
   `ALTER TABLE files ADD COLUMN owner TEXT;`,
+  // 3: retries (shown in progress) and the resume state of an interrupted download (see ResumeState).
+  `
+  ALTER TABLE files ADD COLUMN attempt INTEGER;
+  ALTER TABLE files ADD COLUMN retries INTEGER;
+  ALTER TABLE files ADD COLUMN retry_error_code TEXT;
+  ALTER TABLE files ADD COLUMN retry_error_message TEXT;
+  ALTER TABLE files ADD COLUMN resume_state TEXT;
+  `,
 ];

@@ -3,7 +3,7 @@ import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { MIGRATIONS } from './migrations.js';
 import type { FileRow, SegmentRow, ThumbnailRow, FileStatus } from './rows.js';
 
-export type { FileRow, SegmentRow, ThumbnailRow, FileStatus } from './rows.js';
+export type { FileRow, SegmentRow, ThumbnailRow, FileStatus, ResumeState } from './rows.js';
 
 /** Query of {@link Registry.listFiles}. */
 export interface FileListQuery {
@@ -16,7 +16,7 @@ export interface FileListQuery {
   createdAfter?: number;
 }
 
-const JSON_COLUMNS = ['metadata', 'media_info', 'source_metadata'] as const;
+const JSON_COLUMNS = ['metadata', 'media_info', 'source_metadata', 'resume_state'] as const;
 
 function decodeRow(raw: Record<string, unknown> | undefined): FileRow | undefined {
   if (!raw) return undefined;
@@ -118,6 +118,18 @@ export class Registry {
       .prepare(`SELECT * FROM files WHERE status IN (${statuses.map(() => '?').join(',')})`)
       .all(...statuses) as Record<string, unknown>[];
     return rows.map((r) => decodeRow(r)!);
+  }
+
+  /** True when a file with this id exists. */
+  hasFile(id: string): boolean {
+    return this.db.prepare('SELECT 1 FROM files WHERE id = ?').get(id) !== undefined;
+  }
+
+  /** What recovery checks of every completed file: its blob and its media type. */
+  completedFiles(): Array<Pick<FileRow, 'id' | 'content_sha256' | 'media_type'>> {
+    return this.db.prepare("SELECT id, content_sha256, media_type FROM files WHERE status = 'completed'").all() as Array<
+      Pick<FileRow, 'id' | 'content_sha256' | 'media_type'>
+    >;
   }
 
   /** Deletes a file with its aliases, segments and thumbnails (cascade). */

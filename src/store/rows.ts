@@ -26,6 +26,28 @@ export interface FileRow {
   updated_at: number;
   /** `host:pid` of the process working on it, null when idle. */
   owner: string | null;
+  /** The attempt in progress of the current run (1-based), null when idle. */
+  attempt: number | null;
+  /** Retries made in the current run. */
+  retries: number | null;
+  /** The last failure that was retried in the current run. */
+  retry_error_code: string | null;
+  retry_error_message: string | null;
+  /** Where an interrupted download can resume (null when there is nothing to resume). */
+  resume_state: ResumeState | null;
+}
+
+/**
+ * What a later run needs to resume a download from `<dataDir>/tmp/<fileId>.part`: the durable length, and the
+ * validators and total length of the response the bytes came from (a resume is accepted only when they match).
+ */
+export interface ResumeState {
+  /** Bytes of the temp file that were fdatasync'd. */
+  bytes: number;
+  etag: string | null;
+  last_modified: string | null;
+  /** Full length of the media, when known. */
+  total: number | null;
 }
 
 /** The unified media info of the File object. */

@@ -184,6 +184,10 @@ export function parseAndCheckUrl(raw: string, options: UrlPolicyOptions): URL {
   if (isHttp(url) && hostOf(url) === '') {
     throw new IngestError('invalid_url', `The URL has no host: ${preview(input)}`);
   }
+  // DNS limits (RFC 1035): 253 characters in all, 63 a label. Longer names cannot resolve; say so up front.
+  if (isHttp(url) && (hostOf(url).length > 253 || hostOf(url).split('.').some((label) => label.length > 63))) {
+    throw new IngestError('invalid_url', `The host name is longer than DNS allows: ${preview(url.hostname)}`);
+  }
   for (const rule of URL_RULES) {
     if (rule.match(url)) throw new IngestError(rule.code, rule.message(url));
   }

@@ -1,0 +1,280 @@
+import { CookieJar } from 'tough-cookie';
+import type { Logger } from 'pino';
+import { IngestError, isIngestError, toIngestError } from '../errors.js';
+import type { IngestConfig } from '../config/define-config.js';
+import type { DownloadRequest, HttpClient, ResolvedSource, SourcePlugin, YtDlpRunner } from '../plugin-api.js';
+import { isStorageFault, mapStorageError } from '../store/blob-store.js';
+import type { ContentAddressedStore, PartialWrite, WrittenBlob } from '../store/blob-store.js';
+import type { Registry } from '../store/registry.js';
+import type { FileRow, ResumeState } from '../store/rows.js';
+import { openMedia, openMediaFrom } from '../stages/open-media.js';
+import type { OpenedMedia, ResumeFrom } from '../stages/open-media.js';
+import { sleep } from './backoff.js';
+import type { RetryBudget, RetryDecision } from './backoff.js';
+import { crashPoint, crashPointsArmed } from './crash-points.js';
+import { createYtDlpRunner } from '../ytdlp/index.js';
+
+/** A resolved source with its media response opened and checked. */
+export interface PreparedSource {
+  resolved: ResolvedSource;
+  opened: OpenedMedia;
+  /** The temp file the body continues into, when an earlier run's bytes are being resumed. */
+  partial?: PartialWrite;
+}
+
+/** One file run's context for the network stages. */
+export interface TransferRun {
+  url: URL;
+  plugin: SourcePlugin;
+  signal: AbortSignal;
+  logger: Logger;
+  /** Shared by resolve, open and every resume of this run. */
+  budget: RetryBudget;
+  /** Called for every retry granted (after it was logged), before the wait. */
+  onRetry: (decision: RetryDecision) => void;
+}
+
+/** What the transfer needs from the engine. */
+export interface TransferDeps {
+  config: IngestConfig;
+  http: HttpClient;
+  registry: Registry;
+  store: ContentAddressedStore;
+  /** Called with the row after a visible change (progress). */
+  onProgress: (row: FileRow) => void;
+  /** For the yt-dlp runner's own log lines. */
+  logger?: Logger;
+  /** The yt-dlp extractor offered to plugins as `ResolveContext.ytDlp`; by default built from `config.ytDlp`. */
+  ytDlp?: YtDlpRunner;
+}
+
+const PROGRESS_EVERY_MS = 250;
+const CHECKPOINT_EVERY_MS = 1000;
+
+/** What a continuation is checked against, kept for the whole download. */
+interface Expectation extends Omit<ResumeFrom, 'offset'> {
+  resumable: boolean;
+}
+
+/**
+ * The network half of a file run: resolve + open with retries ({@link Transfer.prepare}), then the body into a
+ * resumable temp file ({@link Transfer.download}), where a cut body, an idle timeout or a 5xx on a resume is retried
+ * with `Range: bytes=<n>-` when the server allows it, and from zero when it does not.
+ */
+export class Transfer {
+  /** Offered to plugins; undefined when yt-dlp is disabled or not installed. */
+  private readonly ytDlp: YtDlpRunner | undefined;
+
+  constructor(private readonly deps: TransferDeps) {
+    this.ytDlp = 'ytDlp' in deps ? deps.ytDlp : (deps.logger ? createYtDlpRunner(deps.config.ytDlp, deps.config.network, deps.logger) : undefined);
+  }
+
+  /**
+   * Resolves the URL through its plugin and opens the media response, retrying retryable failures. With `resume`,
+   * the first request asks for the rest of an earlier run's temp file; when the server will not continue it, the
+   * temp file restarts from zero.
+   */
+  async prepare(run: TransferRun, resume?: { partial: PartialWrite; from: Omit<ResumeFrom, 'offset'> }): Promise<PreparedSource> {
+    for (;;) {
+      try {
+        const resolved = await this.resolve(run);
+        const partial = resume?.partial;
+        if (partial && partial.bytes > 0) {
+          const from = { ...resume.from, offset: partial.bytes };
+          const outcome = await openMediaFrom(this.deps.http, resolved.download, run.plugin, { signal: run.signal, maxBytes: this.maxBytes, from });
+          if (outcome.kind === 'resumed') {
+            run.logger.info({ offset: from.offset }, 'resuming the interrupted download');
+            return { resolved, opened: outcome.opened, partial };
+          }
+          if (outcome.kind === 'expired') throw outcome.error;
+          run.logger.info({ offset: from.offset, outcome: outcome.kind, reason: 'reason' in outcome ? outcome.reason : undefined }, 'cannot resume: restarting the download from zero');
+          await partial.reset();
+          if (outcome.kind === 'full') return { resolved, opened: outcome.opened, partial };
+        }
+        const opened = await openMedia(this.deps.http, resolved.download, run.plugin, { signal: run.signal, maxBytes: this.maxBytes });
+        return { resolved, opened, ...(partial ? { partial } : {}) };
+      } catch (thrown) {
+        await this.retryOrThrow(thrown, run);
+      }
+    }
+  }
+
+  /**
+   * Streams the opened body into `<dataDir>/tmp/<fileId>.part` and commits it to the store. Cut bodies are
+   * resumed or restarted within the run's retry budget; the temp file is fdatasync'd about every second and its
+   * resume state recorded, so a later process can continue it. On abort the temp file is kept (the engine decides
+   * whether to drop it); on any other failure it is removed.
+   */
+  async download(row: FileRow, prepared: PreparedSource, run: TransferRun): Promise<WrittenBlob> {
+    const { registry, store } = this.deps;
+    const partial = prepared.partial ?? (await store.createPartial(row.id));
+    const state = {
+      opened: prepared.opened,
+      request: prepared.resolved.download,
+      expect: expectationOf(prepared.opened, prepared.partial ? row.resume_state : null),
+      reResolvedAt: -1,
+    };
+    let lastReport = 0;
+    let lastCheckpoint = Date.now();
+    const checkpoint = async (): Promise<void> => {
+      const durable = await partial.checkpoint();
+      lastCheckpoint = Date.now();
+      registry.updateFile(row.id, { resume_state: resumeState(state.expect, durable) });
+    };
+    const onChunk = async (bytes: number): Promise<void> => {
+      if (bytes > this.maxBytes) throw new IngestError('file_too_large', `${run.url.href} sent more than the limit of ${this.maxBytes} bytes`);
+      const now = Date.now();
+      if (crashPointsArmed) crashPoint('download', { received: bytes, total: state.expect.total });
+      if (now - lastReport >= PROGRESS_EVERY_MS) {
+        lastReport = now;
+        const updated = registry.updateFile(row.id, { progress_received: bytes, progress_total: state.expect.total });
+        if (updated) this.deps.onProgress(updated);
+      }
+      if (state.expect.resumable && now - lastCheckpoint >= CHECKPOINT_EVERY_MS) await checkpoint();
+    };
+    const onAbort = (): void => {
+      state.opened.response.body.destroy(abortReasonOf(run.signal));
+    };
+    run.signal.addEventListener('abort', onAbort, { once: true });
+    registry.updateFile(row.id, {
+      progress_received: partial.bytes, progress_total: state.expect.total, resume_state: resumeState(state.expect, partial.durableBytes),
+    });
+    try {
+      for (;;) {
+        try {
+          await partial.append(state.opened.body, onChunk);
+          const total = state.expect.total;
+          if (total !== null && partial.bytes !== total) {
+            throw new IngestError('upstream_error', `${run.url.href} ended the body after ${partial.bytes} of ${total} bytes`, { retryable: true });
+          }
+          break;
+        } catch (thrown) {
+          // Whatever stopped the body, its connection is done with.
+          state.opened.response.body.destroy();
+          const error = asIngestError(thrown);
+          if (run.signal.aborted) throw abortReasonOf(run.signal, error);
+          if (error.code === 'storage_error' || !error.retryable) throw error;
+          if (state.expect.resumable) await checkpoint();
+          await this.retryOrThrow(error, run);
+          if (await this.reopen(partial, state, run)) break;
+        }
+      }
+      return await store.commitPartial(partial);
+    } catch (thrown) {
+      if (run.signal.aborted) {
+        if (state.expect.resumable) await checkpoint().catch(() => undefined);
+        await partial.close();
+      } else {
+        await partial.discard();
+        try {
+          registry.updateFile(row.id, { resume_state: null });
+        } catch {
+          // The registry cannot be written either (disk full): the failure itself is what matters.
+        }
+      }
+      throw thrown;
+    } finally {
+      run.signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /**
+   * Opens the rest of the body after a failure: a validated 206 continues the temp file; a server that ignores
+   * Range, answers 416, or whose media changed restarts it from zero; an expired signed URL (401/403/410) is
+   * re-resolved through the plugin once per offset. Retryable failures consume the budget. Returns true when every
+   * byte had already arrived (nothing left to request).
+   */
+  private async reopen(
+    partial: PartialWrite,
+    state: { opened: OpenedMedia; request: DownloadRequest; expect: Expectation; reResolvedAt: number },
+    run: TransferRun,
+  ): Promise<boolean> {
+    const { http } = this.deps;
+    const options = { signal: run.signal, maxBytes: this.maxBytes };
+    for (;;) {
+      try {
+        const offset = partial.bytes;
+        if (offset > 0 && state.expect.resumable && state.expect.total !== null && offset === state.expect.total) return true;
+        if (offset > 0 && state.expect.resumable && (state.expect.total === null || offset < state.expect.total)) {
+          const outcome = await openMediaFrom(http, state.request, run.plugin, { ...options, from: { ...state.expect, offset } });
+          if (outcome.kind === 'resumed') {
+            run.logger.info({ offset }, 'resuming the download with Range');
+            state.opened = outcome.opened;
+            return false;
+          }
+          if (outcome.kind === 'expired') {
+            if (state.reResolvedAt === offset) throw outcome.error;
+            state.reResolvedAt = offset;
+            run.logger.info({ offset, code: outcome.error.code }, 'the media URL expired: resolving it again');
+            state.request = (await this.resolve(run)).download;
+            continue;
+          }
+          run.logger.info({ offset, outcome: outcome.kind, reason: 'reason' in outcome ? outcome.reason : undefined }, 'cannot resume: restarting the download from zero');
+          await partial.reset();
+          if (outcome.kind === 'full') {
+            state.opened = outcome.opened;
+            state.expect = expectationOf(outcome.opened, null);
+            return false;
+          }
+        } else if (offset > 0) {
+          run.logger.info({ offset }, 'the source does not support resuming: restarting the download from zero');
+          await partial.reset();
+        }
+        state.opened = await openMedia(http, state.request, run.plugin, options);
+        state.expect = expectationOf(state.opened, null);
+        return false;
+      } catch (thrown) {
+        await this.retryOrThrow(thrown, run);
+      }
+    }
+  }
+
+  private async resolve(run: TransferRun): Promise<ResolvedSource> {
+    const cookies = new CookieJar();
+    return run.plugin.resolve(run.url, {
+      http: this.deps.http, cookies, logger: run.logger, signal: run.signal, userAgent: this.deps.config.network.userAgent,
+      ...(this.ytDlp ? { ytDlp: this.ytDlp } : {}),
+    });
+  }
+
+  /** Rethrows non-retryable failures (and any once the budget is spent); otherwise logs, reports and waits. */
+  private async retryOrThrow(thrown: unknown, run: TransferRun): Promise<void> {
+    const error = asIngestError(thrown);
+    if (run.signal.aborted) throw abortReasonOf(run.signal, error);
+    const decision = run.budget.next(error);
+    run.logger.warn(
+      { attempt: decision.attempt, retries: decision.retries, delayMs: decision.delayMs, retryAfter: decision.fromRetryAfter, code: error.code, err: error.message },
+      'retrying after a retryable failure',
+    );
+    run.onRetry(decision);
+    await sleep(decision.delayMs, run.signal);
+  }
+
+  private get maxBytes(): number {
+    return this.deps.config.limits.maxBytes;
+  }
+}
+
+/** The expectation a continuation is checked against: from the response, or (resumed) from the stored state. */
+function expectationOf(opened: OpenedMedia, stored: ResumeState | null): Expectation {
+  if (opened.startOffset > 0 && stored) {
+    return { etag: stored.etag, lastModified: stored.last_modified, total: stored.total ?? opened.declaredBytes, resumable: true };
+  }
+  return { ...opened.validators, total: opened.declaredBytes, resumable: opened.resumable };
+}
+
+function resumeState(expect: Expectation, durableBytes: number): ResumeState | null {
+  if (!expect.resumable) return null;
+  return { bytes: durableBytes, etag: expect.etag, last_modified: expect.lastModified, total: expect.total };
+}
+
+/** Anything thrown, as an IngestError: data-dir faults (also SQLite's) are `storage_error`, the rest `upstream_error`. */
+function asIngestError(thrown: unknown): IngestError {
+  return isStorageFault(thrown) ? mapStorageError(thrown, 'the data dir') : toIngestError(thrown, 'upstream_error');
+}
+
+/** The IngestError behind an aborted signal. */
+export function abortReasonOf(signal: AbortSignal, fallback?: IngestError): IngestError {
+  if (isIngestError(signal.reason)) return signal.reason;
+  return fallback ?? new IngestError('cancelled', 'Cancelled');
+}

@@ -1,12 +1,11 @@
 import { EventEmitter } from 'node:events';
-import path from 'node:path';
 import type { Logger } from 'pino';
 import { IngestError, toIngestError } from '../errors.js';
 import type { IngestConfig } from '../config/define-config.js';
 import type { SourcePlugin } from '../plugin-api.js';
 import type { GuardedHttpClient } from '../net/http-client.js';
 import type { ContentAddressedStore } from '../store/blob-store.js';
-import type { Registry, FileListQuery } from '../store/registry.js';
+import type { Registry } from '../store/registry.js';
 import type { FileRow, FileStatus } from '../store/rows.js';
 import { parseAndCheckUrl } from '../url/policy.js';
 import { normalizeUrl } from '../url/normalize.js';
@@ -20,9 +19,10 @@ import { crashPoint } from './crash-points.js';
 import { planRecovery } from './recovery.js';
 import { OWNER, isLiveOwner, newFileRow, sha256, sourceMetadataOf } from './file-rows.js';
 import { isStorageFault, mapStorageError } from '../store/blob-store.js';
-import { toFileView, toSegmentView, toThumbnailView } from './file-view.js';
-import type { IngestFile, IngestSegment, IngestThumbnail, ViewOptions } from './file-view.js';
-import { validateListQuery, validateMetadata, validatePage, validateUpdate } from './validate.js';
+import type { IngestFile, IngestSegment, IngestThumbnail } from './file-view.js';
+import { FileQueries } from './file-queries.js';
+import type { ListPage } from './file-queries.js';
+import { validateMetadata, validateUpdate } from './validate.js';
 import type { ListQueryInput, PageInput, ThumbnailQueryInput } from './validate.js';
 
 /** Options of {@link Ingest.sync}. */
@@ -33,15 +33,6 @@ export interface SyncOptions {
   enableSegmentThumbnails?: boolean;
   /** Resolve only when the file reaches a terminal status. @default false */
   wait?: boolean;
-}
-
-/** A Cloudglue-style list page. */
-export interface ListPage<T> {
-  object: 'list';
-  data: T[];
-  total: number;
-  limit: number;
-  offset: number;
 }
 
 /** Event names of {@link Ingest}; handlers receive the File. */
@@ -78,14 +69,14 @@ export class Ingest extends EventEmitter {
   private readonly runs = new Set<AbortController>();
   /** Files being deleted: their cancelled run must not record a failure. */
   private readonly deleting = new Set<string>();
-  private readonly view: ViewOptions;
+  private readonly queries: FileQueries;
   private closed = false;
 
   constructor(private readonly deps: IngestDeps) {
     super();
     this.setMaxListeners(0);
     this.queues = new WorkQueues(deps.config.concurrency);
-    this.view = { uriPrefix: deps.config.uriPrefix, publicBaseUrl: deps.config.publicBaseUrl };
+    this.queries = new FileQueries(deps.registry, deps.store, { uriPrefix: deps.config.uriPrefix, publicBaseUrl: deps.config.publicBaseUrl });
     this.pipeline = new FilePipeline({
       config: deps.config, http: deps.http, registry: deps.registry, store: deps.store, logger: deps.logger,
       onProgress: (row) => this.emit('file.progress', this.toView(row)),
@@ -172,42 +163,24 @@ export class Ingest extends EventEmitter {
   }
 
   get(id: string): IngestFile {
-    return this.toView(this.requireRow(id));
+    return this.queries.get(id);
   }
 
   list(query: ListQueryInput = {}): ListPage<IngestFile> {
-    const q: FileListQuery = validateListQuery(query);
-    const { rows, total } = this.deps.registry.listFiles(q);
-    return { object: 'list', data: rows.map((r) => this.toView(r)), total, limit: q.limit, offset: q.offset };
+    return this.queries.list(query);
   }
 
   thumbnails(id: string, query: ThumbnailQueryInput = {}): ListPage<IngestThumbnail> {
-    this.requireRow(id);
-    const page = validatePage(query);
-    const types = query.type ? String(query.type).split(',').map((t) => t.trim()) : undefined;
-    let rows = this.deps.registry.thumbnails(id);
-    if (types) rows = rows.filter((r) => types.includes(r.type));
-    if (query.isDefault !== undefined) rows = rows.filter((r) => r.is_default === query.isDefault);
-    const data = rows.slice(page.offset, page.offset + page.limit).map((r) => toThumbnailView(r, this.view));
-    return { object: 'list', data, total: rows.length, limit: page.limit, offset: page.offset };
+    return this.queries.thumbnails(id, query);
   }
 
   segments(id: string, query: PageInput = {}): ListPage<IngestSegment> {
-    this.requireRow(id);
-    const page = validatePage(query);
-    const rows = this.deps.registry.segments(id);
-    const thumbs = new Map(this.deps.registry.thumbnails(id).map((t) => [t.id, t]));
-    const data = rows
-      .slice(page.offset, page.offset + page.limit)
-      .map((s) => toSegmentView(s, s.thumbnail_id ? thumbs.get(s.thumbnail_id) : undefined, this.view));
-    return { object: 'list', data, total: rows.length, limit: page.limit, offset: page.offset };
+    return this.queries.segments(id, query);
   }
 
   /** Absolute path of a thumbnail image, for servers. */
   thumbnailImagePath(fileId: string, thumbnailId: string): string {
-    const row = this.deps.registry.thumbnail(fileId, thumbnailId);
-    if (!row) throw new IngestError('not_found', `No thumbnail ${thumbnailId} for file ${fileId}`);
-    return path.join(this.deps.store.dataDir, row.path);
+    return this.queries.thumbnailImagePath(fileId, thumbnailId);
   }
 
   update(id: string, changes: { metadata?: unknown; filename?: unknown }): IngestFile {
@@ -497,14 +470,11 @@ export class Ingest extends EventEmitter {
   }
 
   private requireRow(id: string): FileRow {
-    const row = typeof id === 'string' ? this.deps.registry.getFile(id) : undefined;
-    if (!row) throw new IngestError('not_found', `No file with id ${String(id)}`);
-    return row;
+    return this.queries.requireRow(id);
   }
 
   private toView(row: FileRow): IngestFile {
-    const thumbnail = row.media_type === 'video' ? this.deps.registry.thumbnails(row.id).find((t) => t.is_default) : undefined;
-    return toFileView(row, this.view, thumbnail);
+    return this.queries.toView(row);
   }
 
   private assertOpen(): void {

@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createJiti } from 'jiti';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { IngestError } from '../errors.js';
 import type { IngestConfig, IngestConfigInput } from './define-config.js';
 
@@ -96,13 +95,17 @@ export function packagedConfigPath(): string | undefined {
   return undefined;
 }
 
-/** Loads a config file (TypeScript or JavaScript, default export) at run time through jiti. */
+/**
+ * Loads a config file (default export) at run time: JavaScript natively, TypeScript through jiti (loaded only then).
+ */
 export async function loadConfigFile(file: string): Promise<IngestConfigInput> {
   const absolute = path.resolve(file);
   if (!existsSync(absolute)) throw new IngestError('invalid_request', `Config file not found: ${absolute}`);
-  const jiti = createJiti(import.meta.url, { interopDefault: true, moduleCache: true });
   try {
-    const loaded = await jiti.import<IngestConfigInput | { default: IngestConfigInput }>(absolute);
+    const loaded = /\.[cm]?js$/.test(absolute)
+      ? ((await import(pathToFileURL(absolute).href)) as IngestConfigInput | { default: IngestConfigInput })
+      : await (await import('jiti')).createJiti(import.meta.url, { interopDefault: true, moduleCache: true })
+          .import<IngestConfigInput | { default: IngestConfigInput }>(absolute);
     const config = (loaded && typeof loaded === 'object' && 'default' in loaded ? loaded.default : loaded) as IngestConfigInput;
     if (!config || typeof config !== 'object') throw new Error('the file has no default export object');
     return config;

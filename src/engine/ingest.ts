@@ -66,7 +66,7 @@ export class Ingest extends EventEmitter {
   private readonly pipeline: FilePipeline;
   private readonly active = new Map<string, { controller: AbortController; done: Promise<void> }>();
   /** Every file run in progress, also those still queued or opening (not yet in `active`). */
-  private readonly runs = new Set<AbortController>();
+  private readonly runs = new Map<AbortController, Promise<void>>();
   /** Files being deleted: their cancelled run must not record a failure. */
   private readonly deleting = new Set<string>();
   private readonly queries: FileQueries;
@@ -240,10 +240,10 @@ export class Ingest extends EventEmitter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const controller of this.runs) controller.abort(SHUTDOWN());
-    this.queues.clear();
-    const jobs = [...this.active.values()];
-    await Promise.allSettled(jobs.map((j) => j.done));
+    // Queued runs are not dropped (their callers would wait forever): aborted, each fails as soon as it starts.
+    const runs = [...this.runs];
+    for (const [controller] of runs) controller.abort(SHUTDOWN());
+    await Promise.allSettled(runs.map(([, done]) => done));
     this.emit('closed');
     await this.deps.http.close();
     this.deps.registry.close();
@@ -286,7 +286,7 @@ export class Ingest extends EventEmitter {
       let ready = false;
       let settle!: () => void;
       const entry = { controller: new AbortController(), done: new Promise<void>((r) => (settle = r)) };
-      this.runs.add(entry.controller);
+      this.runs.set(entry.controller, entry.done);
       let fileId: string | undefined;
       const register = (id: string): void => {
         fileId = id;

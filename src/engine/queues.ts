@@ -15,7 +15,11 @@ export class WorkQueues {
     this.cpu = new PQueue({ concurrency: concurrency.cpu });
   }
 
-  /** Runs network work for `host` under both the per-host and the global limit; `signal` takes it out of the queue. */
+  /**
+   * Runs network work for `host` under both the per-host and the global limit. An aborted `signal` makes queued
+   * work fail as soon as it starts; running work is never abandoned (p-queue's own `signal` would reject the
+   * caller while the work still runs its cleanup), it must honour the signal itself.
+   */
   async forHost<T>(host: string, work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     let queue = this.hosts.get(host);
     if (!queue) {
@@ -24,16 +28,15 @@ export class WorkQueues {
     }
     const hostQueue = queue;
     try {
-      const options = signal ? { signal } : {};
-      return (await hostQueue.add(() => this.network.add(work, options), options)) as T;
+      return (await hostQueue.add(() => this.network.add(() => startUnlessAborted(work, signal)))) as T;
     } finally {
       if (hostQueue.size === 0 && hostQueue.pending === 0) this.hosts.delete(host);
     }
   }
 
-  /** Runs CPU work; `signal` takes it out of the queue. */
+  /** Runs CPU work; like {@link WorkQueues.forHost}, queued work fails at its start once `signal` aborted. */
   async cpuWork<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    return (await this.cpu.add(work, signal ? { signal } : {})) as T;
+    return (await this.cpu.add(() => startUnlessAborted(work, signal))) as T;
   }
 
   clear(): void {
@@ -41,4 +44,9 @@ export class WorkQueues {
     this.cpu.clear();
     for (const q of this.hosts.values()) q.clear();
   }
+}
+
+function startUnlessAborted<T>(work: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  return work();
 }

@@ -130,7 +130,17 @@ export class Transfer {
         const updated = registry.updateFile(row.id, { progress_received: bytes, progress_total: state.expect.total });
         if (updated) this.deps.onProgress(updated);
       }
-      if (state.expect.resumable && now - lastCheckpoint >= CHECKPOINT_EVERY_MS) await checkpoint();
+      if (state.expect.resumable && now - lastCheckpoint >= CHECKPOINT_EVERY_MS) {
+        // In the background: the transfer keeps flowing while the disk catches up.
+        lastCheckpoint = now;
+        partial.syncInBackground((durable) => {
+          try {
+            registry.updateFile(row.id, { resume_state: resumeState(state.expect, durable) });
+          } catch {
+            // The registry is closing or full: the next checkpoint (or the failure path) records it.
+          }
+        });
+      }
     };
     const onAbort = (): void => {
       state.opened.response.body.destroy(abortReasonOf(run.signal));

@@ -12,8 +12,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import ffmpeg from 'fluent-ffmpeg';
-import sharp from 'sharp';
+import type FfmpegCommandFactory from 'fluent-ffmpeg';
+import type SharpFactory from 'sharp';
 import { IngestError, isIngestError, toIngestError } from '../errors.js';
 import { FORMAT_WHITELIST, classifyFfprobeError } from './probe.js';
 
@@ -92,6 +92,7 @@ export async function makeThumbnails(
   if (requests.length === 0) return [];
   const absolute = path.resolve(filePath);
   const ffmpegPath = options.ffmpegPath ?? (await import('@ffmpeg-installer/ffmpeg')).default.path;
+  await loadMediaLibs();
   const outputDir = path.resolve(options.outputDir);
   const extension = options.format === 'webp' ? '.webp' : '.jpg';
 
@@ -157,10 +158,17 @@ export async function makeThumbnails(
   }
 }
 
+/** fluent-ffmpeg and sharp, loaded on the first video (they cost ~170 ms of start-up that audio-only runs never need). */
+let mediaLibs: { ffmpeg: typeof FfmpegCommandFactory; sharp: typeof SharpFactory } | undefined;
+async function loadMediaLibs(): Promise<NonNullable<typeof mediaLibs>> {
+  mediaLibs ??= { ffmpeg: (await import('fluent-ffmpeg')).default, sharp: (await import('sharp')).default };
+  return mediaLibs;
+}
+
 /** Runs one ffmpeg process extracting one PNG per job; resolves even when a time past the end produced no frame. */
 function extractFrames(ffmpegPath: string, absolute: string, jobs: FrameJob[], width: number, signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.reject(signal.reason);
-  const command = ffmpeg().setFfmpegPath(ffmpegPath);
+  const command = mediaLibs!.ffmpeg().setFfmpegPath(ffmpegPath);
   jobs.forEach((job, i) => {
     command.input(`file:${absolute}`).inputOptions(
       // Global options are accepted anywhere on ffmpeg's command line; they ride on the first input.
@@ -204,7 +212,7 @@ function extractFrames(ffmpegPath: string, absolute: string, jobs: FrameJob[], w
 async function encodeFrame(job: FrameJob, target: string, options: ThumbnailOptions, written: string[]): Promise<ThumbnailResult> {
   const temp = path.join(path.dirname(target), `.${job.request.key}.${randomBytes(6).toString('hex')}.tmp`);
   written.push(temp);
-  const image = sharp(job.framePath, { failOn: 'error' }).resize({ width: options.width, withoutEnlargement: false });
+  const image = mediaLibs!.sharp(job.framePath, { failOn: 'error' }).resize({ width: options.width, withoutEnlargement: false });
   const encoded = options.format === 'webp'
     ? image.webp({ quality: options.quality })
     : image.jpeg({ quality: options.quality, mozjpeg: false });

@@ -23,6 +23,8 @@ export class PartialWrite {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private closed = false;
+  /** A background fdatasync in flight (see {@link PartialWrite.syncInBackground}). */
+  private syncing: Promise<void> | undefined;
 
   private constructor(
     private readonly fsys: StorageFs,
@@ -94,14 +96,42 @@ export class PartialWrite {
 
   /** Writes what is buffered and fdatasyncs: afterwards {@link PartialWrite.durableBytes} equals the bytes so far. */
   async checkpoint(): Promise<number> {
+    await this.settleSync();
     await this.flush();
     await storage(() => this.handle.datasync(), 'the download temp file');
     this.durableBytes = this.written;
     return this.durableBytes;
   }
 
+  /**
+   * Starts an fdatasync of the bytes written so far without waiting for it, so the download keeps flowing while
+   * the disk catches up; `onDurable` gets the new durable length once it is on disk. No-op while one is running.
+   */
+  syncInBackground(onDurable: (durableBytes: number) => void): void {
+    if (this.syncing || this.closed) return;
+    const upTo = this.written;
+    this.syncing = this.handle
+      .datasync()
+      .then(() => {
+        if (upTo > this.durableBytes && upTo <= this.written) {
+          this.durableBytes = upTo;
+          onDurable(upTo);
+        }
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        this.syncing = undefined;
+      });
+  }
+
+  /** Waits for a background sync, if any. */
+  private async settleSync(): Promise<void> {
+    await this.syncing;
+  }
+
   /** Drops every byte (the source changed or ignored Range): the file restarts from zero. */
   async reset(): Promise<void> {
+    await this.settleSync();
     this.pending = [];
     this.pendingBytes = 0;
     await storage(() => this.handle.truncate(0), 'the download temp file');
@@ -116,6 +146,7 @@ export class PartialWrite {
    * than one response (or picked up from an earlier process) is re-read and its hash compared with the running one.
    */
   async finish(): Promise<{ sha256: string; bytes: number }> {
+    await this.settleSync();
     await this.flush();
     await storage(() => this.handle.sync(), 'the downloaded file');
     const sha256 = this.hash.digest('hex');
@@ -133,6 +164,7 @@ export class PartialWrite {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.settleSync();
     await this.flush().catch(() => undefined);
     await this.handle.close().catch(() => undefined);
   }

@@ -1,7 +1,8 @@
 /**
  * `media-ingest serve [--host H] [--port P] [--no-auth]`: the HTTP API on one port. Prints one JSON line
- * `{"listening": "http://host:port"}` on stdout once ready; logs go to stderr. Refuses to start without bearer
- * keys (config `apiKeys`, env `MEDIA_INGEST_API_KEYS`) unless `--no-auth` is given. SIGTERM/SIGINT shut down
+ * `{"listening": "http://host:port"}` on stdout once ready; logs go to stderr. Bearer keys come from config
+ * `apiKeys` / env `MEDIA_INGEST_API_KEYS`; without keys it fails closed (every protected route answers
+ * 401, `/healthz` stays open) unless `--no-auth` is given. SIGTERM/SIGINT shut down
  * gracefully: stop accepting, end event streams, finish requests in flight, stop webhooks, then close the engine
  * (files in flight go back to `pending` and resume on the next start); exit 0.
  */
@@ -64,15 +65,14 @@ async function serve(flags: GlobalFlags, opts: ServeFlags): Promise<void> {
   let ingest: Ingest | undefined;
   try {
     ingest = await openEngine(flags);
-    if (opts.auth && ingest.config.apiKeys.filter((k) => k.trim()).length === 0) {
-      printLine({ error: 'No API keys: set MEDIA_INGEST_API_KEYS (or apiKeys in the config), or pass --no-auth', code: 'invalid_request' });
-      process.exitCode = 2;
-      await ingest.close();
-      return;
-    }
     const engine = ingest;
-    const app = createServer({ ingest: engine, allowUnauthenticated: !opts.auth });
+    const noKeys = opts.auth && engine.config.apiKeys.filter((k) => k.trim()).length === 0;
+    // No keys and no --no-auth: serve, but fail closed (every protected route answers 401; /healthz stays open).
+    const app = noKeys
+      ? createServer({ ingest: engine, auth: () => false })
+      : createServer({ ingest: engine, allowUnauthenticated: !opts.auth });
     if (!opts.auth) app.log.warn('serving WITHOUT authentication (--no-auth)');
+    if (noKeys) app.log.warn('no API keys configured (MEDIA_INGEST_API_KEYS): every /v1 route answers 401 until keys are set, or pass --no-auth');
     await app.listen({ host: opts.host, port });
     printLine({ listening: listeningUrl(app.server.address(), opts.host) });
 

@@ -67,10 +67,19 @@ describe('media-ingest serve', () => {
     expect(await served.exit).toBe(0);
   });
 
-  it('refuses to start without keys (exit 2) unless --no-auth', async () => {
-    const refused = serve([], {});
-    expect(await refused.exit).toBe(2);
-    expect(JSON.parse(refused.stdout())).toMatchObject({ code: 'invalid_request', error: expect.stringContaining('MEDIA_INGEST_API_KEYS') });
+  it('fails closed without keys (401 everywhere but /healthz, with a warning) unless --no-auth', async () => {
+    const closed = serve([], {});
+    try {
+      const url = await listening(closed);
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      const answer = await fetch(`${url}/v1/files`, { headers: { authorization: 'Bearer anything' } });
+      expect(answer.status).toBe(401);
+      expect(await answer.json()).toMatchObject({ code: 'unauthorized' });
+      expect(closed.stderr()).toContain('MEDIA_INGEST_API_KEYS');
+    } finally {
+      closed.child.kill('SIGTERM');
+    }
+    expect(await closed.exit).toBe(0);
 
     const open = serve(['--no-auth'], {});
     try {

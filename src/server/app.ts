@@ -77,6 +77,12 @@ async function plugin(app: FastifyInstance, options: MediaIngestApiOptions): Pro
   app.addHook('preClose', async () => streams.endAll());
 
   app.get('/healthz', { config: { public: true } satisfies RouteConfig }, async () => ({ status: 'ok' }));
+  // Engines without a publicBaseUrl give thumbnail URLs as paths: answer with absolute URLs for this request's origin.
+  if (!ingest.config.publicBaseUrl) {
+    app.addHook('preSerialization', async (request, _reply, payload) =>
+      absolutizeThumbnailUrls(payload, `${request.protocol}://${request.headers.host ?? 'localhost'}${app.prefix}`),
+    );
+  }
   const openapi = buildOpenApiDocument({ serverUrl: app.prefix || '/' });
   app.get('/openapi.json', async () => openapi);
   registerFileRoutes(app, ingest, streams, { heartbeatMs: options.heartbeatMs ?? 15_000, publicThumbnails: options.publicThumbnails === true });
@@ -89,7 +95,27 @@ async function plugin(app: FastifyInstance, options: MediaIngestApiOptions): Pro
  * ```ts
  * await host.register(mediaIngestApi, { prefix: '/media', ingest, auth: (req) => req.headers['x-user'] === 'me' });
  * ```
- * Thumbnail URLs in responses are built from the engine's `publicBaseUrl`; include the prefix there
- * (e.g. `https://api.example.com/media`) when mounting under one.
+ * Thumbnail URLs in responses are built from the engine's `publicBaseUrl` when it is set (include the prefix
+ * there, e.g. `https://api.example.com/media`), else from the request's origin and the mount prefix.
  */
 export const mediaIngestApi: FastifyPluginAsync<MediaIngestApiOptions> = plugin;
+
+/** Turns `/v1/files/...` thumbnail paths of a File, Thumbnail, Segment or list payload into absolute URLs. */
+export function absolutizeThumbnailUrls(payload: unknown, base: string): unknown {
+  const fix = (item: unknown): void => {
+    if (!item || typeof item !== 'object') return;
+    const record = item as Record<string, unknown>;
+    for (const key of ['thumbnail_url', 'url'] as const) {
+      const value = record[key];
+      if (typeof value === 'string' && value.startsWith('/v1/files/') && /\/thumbnails\/[^/]+\.(jpg|webp)$/.test(value)) {
+        record[key] = `${base}${value}`;
+      }
+    }
+  };
+  if (payload && typeof payload === 'object') {
+    fix(payload);
+    const data = (payload as { data?: unknown }).data;
+    if (Array.isArray(data)) data.forEach(fix);
+  }
+  return payload;
+}

@@ -41,7 +41,9 @@ describe('HTTP API end to end', () => {
     const file = await pollUntilTerminal(api, id);
     expect(file).toMatchObject({ id, status: 'completed', media_type: 'video', filename: 'clip.mov', metadata: { team: 'a' } });
     expect(file.source_metadata).toMatchObject({ source_type: 'http', final_url: `http://${HOST}/clip.mov` });
-    expect(file.thumbnail_url).toMatch(new RegExp(`^/v1/files/${id}/thumbnails/[0-9a-f-]{36}\\.jpg$`));
+    // Absolute, for this request's origin (the engine has no publicBaseUrl).
+    expect(file.thumbnail_url).toMatch(new RegExp(`^${harness.baseUrl}/v1/files/${id}/thumbnails/[0-9a-f-]{36}\\.jpg$`));
+    const thumbnailPath = new URL(file.thumbnail_url as string).pathname;
 
     const list = await api.get('/v1/files?limit=10');
     expect(list.json).toMatchObject({ object: 'list', limit: 10, offset: 0 });
@@ -62,20 +64,20 @@ describe('HTTP API end to end', () => {
     expect(onlyDefault.json.data[0]).toMatchObject({ type: 'file', is_default: true, width: 160 });
     expect((await api.get(`/v1/files/${id}/thumbnails?type=segment&limit=1`)).json).toMatchObject({ total: 1, limit: 1 });
 
-    const image = await fetch(`${harness.baseUrl}${file.thumbnail_url as string}`, { headers: { authorization: `Bearer ${API_KEY}` } });
+    const image = await fetch(file.thumbnail_url as string, { headers: { authorization: `Bearer ${API_KEY}` } });
     expect(image.status).toBe(200);
     expect(image.headers.get('content-type')).toBe('image/jpeg');
     expect(image.headers.get('cache-control')).toContain('max-age=31536000');
     const meta = await sharp(Buffer.from(await image.arrayBuffer())).metadata();
     expect(meta).toMatchObject({ format: 'jpeg', width: 160 });
-    expect((await fetch(`${harness.baseUrl}${file.thumbnail_url as string}`)).status).toBe(401);
+    expect((await fetch(file.thumbnail_url as string)).status).toBe(401);
     const etag = image.headers.get('etag')!;
-    const cached = await fetch(`${harness.baseUrl}${file.thumbnail_url as string}`, { headers: { authorization: `Bearer ${API_KEY}`, 'if-none-match': etag } });
+    const cached = await fetch(file.thumbnail_url as string, { headers: { authorization: `Bearer ${API_KEY}`, 'if-none-match': etag } });
     expect(cached.status).toBe(304);
     const segmentThumb = thumbs.json.data.find((t: { type: string }) => t.type === 'segment');
-    const segmentImage = await fetch(`${harness.baseUrl}${segmentThumb.url as string}`, { headers: { authorization: `Bearer ${API_KEY}` } });
+    const segmentImage = await fetch(segmentThumb.url as string, { headers: { authorization: `Bearer ${API_KEY}` } });
     expect((await sharp(Buffer.from(await segmentImage.arrayBuffer())).metadata()).format).toBe('jpeg');
-    const wrongExtension = await api.get(`${(file.thumbnail_url as string).replace(/\.jpg$/, '.webp')}`);
+    const wrongExtension = await api.get(thumbnailPath.replace(/\.jpg$/, '.webp'));
     expect(wrongExtension.status).toBe(404);
 
     const segments = await api.get(`/v1/files/${id}/segments`);
@@ -90,7 +92,7 @@ describe('HTTP API end to end', () => {
 
     const deleted = await api.delete(`/v1/files/${id}`);
     expect(deleted).toMatchObject({ status: 200, json: { id, object: 'file' } });
-    for (const path of [`/v1/files/${id}`, `/v1/files/${id}/thumbnails`, `/v1/files/${id}/segments`, file.thumbnail_url as string]) {
+    for (const path of [`/v1/files/${id}`, `/v1/files/${id}/thumbnails`, `/v1/files/${id}/segments`, thumbnailPath]) {
       const gone = await api.get(path);
       expect(gone.status, path).toBe(404);
       expect(gone.json.code).toBe('not_found');

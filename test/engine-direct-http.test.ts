@@ -261,3 +261,22 @@ describe('lifecycle', () => {
     expect(() => engine.ingest.get(file.id)).toThrow(expect.objectContaining({ code: 'not_found' }));
   });
 });
+
+describe('interrupted files', () => {
+  it('resumes a file that close() left pending when its URL is synced again, without start-up recovery', async () => {
+    server.route('GET', '/interrupted.mp4', (_req, res) => serveFile(res, mediaPath('sample.mp4'), { dripBytesPerSecond: 1_000_000 }));
+    const first = await startEngine({ connectTo: [connectToFor(server, [HOST])], thumbnails: { width: 160 } });
+    const started = await first.ingest.sync(`${BASE}/interrupted.mp4`);
+    await first.ingest.close();
+    const second = await startEngine({ dataDir: first.dataDir, recover: false, connectTo: [connectToFor(server, [HOST])], thumbnails: { width: 160 } });
+    try {
+      expect(second.ingest.get(started.id).status).toBe('pending');
+      const resumed = await second.ingest.sync(`${BASE}/interrupted.mp4`, { wait: true });
+      expect(resumed.id).toBe(started.id);
+      expect(resumed.status).toBe('completed');
+      expect(resumed.content_sha256).toBe(sha256(mediaPath('sample.mp4')));
+    } finally {
+      await second.close();
+    }
+  });
+});

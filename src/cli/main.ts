@@ -48,7 +48,11 @@ export async function openEngine(flags: GlobalFlags, extra: CreateIngestOptions 
 }
 
 /** Runs `work` with an engine, prints its result, and maps errors to `{error, code}` + exit 1. */
-async function withEngine(flags: GlobalFlags, work: (ingest: Ingest) => Promise<{ output: unknown; exitCode?: number }>): Promise<void> {
+async function withEngine(
+  flags: GlobalFlags,
+  work: (ingest: Ingest) => Promise<{ output: unknown; exitCode?: number }>,
+  { recover = false }: { recover?: boolean } = {},
+): Promise<void> {
   let ingest: Ingest | undefined;
   const onSignal = (): void => {
     void ingest?.close().finally(() => process.exit(130));
@@ -56,7 +60,9 @@ async function withEngine(flags: GlobalFlags, work: (ingest: Ingest) => Promise<
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    ingest = await openEngine(flags);
+    // One-off commands do their one job: resuming a dead process's files is for `serve` and `batch` (and a
+    // re-sync of such a file resumes it).
+    ingest = await openEngine(flags, { recover });
     const { output, exitCode = 0 } = await work(ingest);
     printJson(output);
     process.exitCode = exitCode;

@@ -274,6 +274,9 @@ export class Ingest extends EventEmitter {
       row = this.deps.registry.getFile(row.id) ?? row;
     }
     if (row.status === 'failed' && !this.active.has(row.id)) return this.restart(row);
+    // Left in flight by a process that is gone (or checkpointed by close()): resume it now.
+    const orphaned = (row.status === 'pending' || row.status === 'processing') && !this.active.has(row.id) && !isLiveOwner(row.owner);
+    if (orphaned) return this.restart(row);
     return this.toView(row);
   }
 

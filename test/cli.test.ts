@@ -74,8 +74,14 @@ describe('media-ingest CLI', () => {
     expect(typeof result.json.error).toBe('string');
   });
 
-  it('answers a usage error with exit 2', async () => {
-    const result = await cli(['sync']);
+  it.each([
+    [['sync']],
+    [['list', '--limit', '0']],
+    [['list', '--status', 'bogus']],
+    [['sync', 'https://example.com/a.mp4', '--metadata', '[1,2]']],
+    [['sync', 'https://example.com/a.mp4', '--metadata', '{not json']],
+  ])('answers the usage error %j with {"error","code":"invalid_request"} and exit 2', async (args) => {
+    const result = await cli(args);
     expect(result.code).toBe(2);
     expect(result.json.code).toBe('invalid_request');
   });

@@ -10,7 +10,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { createIngest } from '../index.js';
 import type { CreateIngestOptions } from '../index.js';
 import type { Ingest } from '../engine/ingest.js';
-import { IngestError, isIngestError, toIngestError } from '../errors.js';
+import { IngestError, toIngestError } from '../errors.js';
 import { packagedConfigPath } from '../config/load-config.js';
 import { registerExtraCommands } from './extra-commands.js';
 
@@ -69,7 +69,8 @@ async function withEngine(
   } catch (thrown) {
     const error = toIngestError(thrown);
     printJson(error.toJSON());
-    process.exitCode = error.code === 'invalid_request' && !isIngestError(thrown) ? 2 : 1;
+    // A malformed flag value or option (limit, status, metadata, config) is a usage error; a refused URL is not.
+    process.exitCode = error.code === 'invalid_request' ? 2 : 1;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

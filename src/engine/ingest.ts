@@ -143,7 +143,16 @@ export class Ingest extends EventEmitter {
         cleanup();
         reject(new IngestError('not_found', `File ${id} was deleted`));
       };
+      // Another process (e.g. `serve` on the same data dir) may own the run: its events never reach us, so also
+      // watch the registry.
+      const poll = setInterval(() => {
+        if (this.active.has(id) || !this.deps.registry.db.open) return;
+        const current = this.deps.registry.getFile(id);
+        if (!current) onDeleted({ id } as IngestFile);
+        else if (TERMINAL.has(current.status)) onTerminal(this.toView(current));
+      }, 1000);
       const cleanup = (): void => {
+        clearInterval(poll);
         this.off('file.completed', onTerminal);
         this.off('file.failed', onTerminal);
         this.off('file.deleted', onDeleted);

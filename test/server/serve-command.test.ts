@@ -17,8 +17,8 @@ interface Served {
   exit: Promise<number | null>;
 }
 
-function serve(args: string[], env: Record<string, string | undefined>): Served {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, '--config', CONFIG, '--data-dir', dataDir, 'serve', '--port', '0', ...args], {
+function serve(args: string[], env: Record<string, string | undefined>, config = CONFIG): Served {
+  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, '--config', config, '--data-dir', dataDir, 'serve', '--port', '0', ...args], {
     env: { ...process.env, MEDIA_INGEST_API_KEYS: undefined, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -95,5 +95,41 @@ describe('media-ingest serve', () => {
     const bad = serve(['--port', 'http'], { MEDIA_INGEST_API_KEYS: 'k' });
     expect(await bad.exit).toBe(2);
     expect(JSON.parse(bad.stdout())).toMatchObject({ code: 'invalid_request' });
+  });
+});
+
+describe('a data dir shared with a running server', () => {
+  it('a library sync of a URL the server is downloading waits for the server to finish it (no second download)', async () => {
+    const { startFixtureServer, serveFile, connectToFor } = await import('../support/fixture-server.js');
+    const { ensureMedia, mediaPath } = await import('../support/media.js');
+    const { startEngine } = await import('../support/engine.js');
+    ensureMedia();
+    const fixtures = await startFixtureServer();
+    fixtures.route('GET', '/shared.mp3', (_req, res) => serveFile(res, mediaPath('sample.mp3'), { dripBytesPerSecond: 40_000 }));
+    const route = connectToFor(fixtures, ['shared.example.test']);
+    const served = serve([], { MEDIA_INGEST_API_KEYS: 'k', MEDIA_INGEST_CONNECT_TO: route }, path.resolve('test/support/direct-http.config.ts'));
+    try {
+      const url = await listening(served);
+      const posted = await fetch(`${url}/v1/files/sync`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer k', 'content-type': 'application/json' },
+        body: JSON.stringify({ url: 'http://shared.example.test/shared.mp3' }),
+      });
+      const file = (await posted.json()) as { id: string; status: string };
+      expect(file.status).toBe('processing');
+      const local = await startEngine({ dataDir, recover: false, connectTo: [route] });
+      try {
+        const done = await local.ingest.sync('http://shared.example.test/shared.mp3', { wait: true });
+        expect(done.id).toBe(file.id);
+        expect(done.status).toBe('completed');
+        expect(fixtures.count('GET', '/shared.mp3')).toBe(1);
+      } finally {
+        await local.ingest.close();
+      }
+    } finally {
+      served.child.kill('SIGTERM');
+      await served.exit;
+      await fixtures.close();
+    }
   });
 });

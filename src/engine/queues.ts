@@ -38,12 +38,6 @@ export class WorkQueues {
   async cpuWork<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     return (await this.cpu.add(() => startUnlessAborted(work, signal))) as T;
   }
-
-  clear(): void {
-    this.network.clear();
-    this.cpu.clear();
-    for (const q of this.hosts.values()) q.clear();
-  }
 }
 
 function startUnlessAborted<T>(work: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {

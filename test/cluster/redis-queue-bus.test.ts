@@ -1,0 +1,213 @@
+// The BullMQ work queue and the Redis event bus against a real Redis: dedup by job id, jobs spread over worker
+// processes and run once, a SIGKILLed worker's job taken over, a per-host limit that holds across workers,
+// cancellation across instances, shutdown handing jobs back, and the refusal of an evicting Redis.
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BullMqWorkQueue } from '../../src/adapters/cluster/bullmq-work-queue.js';
+import type { BullMqWorkQueueOptions } from '../../src/adapters/cluster/bullmq-work-queue.js';
+import { RedisEventBus } from '../../src/adapters/cluster/redis-event-bus.js';
+import { cancelReasonOf } from '../../src/ports/work-queue.js';
+import type { FileRunJob } from '../../src/ports/work-queue.js';
+import { clusterServices } from '../support/cluster-services.js';
+import { eventBusContract } from './contracts/event-bus-contract.js';
+import { spawnJsonChild } from './support/child-process.js';
+import type { JsonChild } from './support/child-process.js';
+
+const cluster = await clusterServices('cluster: BullMQ work queue and Redis event bus');
+const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'children/queue-worker-child.ts');
+const job = (jobId: string): FileRunJob => ({ kind: 'restart', jobId, url: `https://media.example.com/${jobId}.mp4` });
+
+/** A promise and its resolver. */
+function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+describe.skipIf(!cluster)('Redis event bus', () => {
+  eventBusContract(
+    async () => {
+      const prefix = `test-${randomUUID()}`;
+      const buses = [new RedisEventBus({ redisUrl: cluster!.redisUrl, prefix }), new RedisEventBus({ redisUrl: cluster!.redisUrl, prefix })] as [RedisEventBus, RedisEventBus];
+      await Promise.all(buses.map((bus) => bus.open()));
+      return buses;
+    },
+    async (buses) => {
+      await Promise.all(buses.map((bus) => bus.close()));
+    },
+  );
+});
+
+describe.skipIf(!cluster)('BullMQ work queue', () => {
+  const redisUrl = cluster?.redisUrl ?? '';
+  const queues: BullMqWorkQueue[] = [];
+  const children: JsonChild[] = [];
+  let prefix = '';
+  const makeQueue = async (options: Partial<BullMqWorkQueueOptions> = {}) => {
+    const queue = new BullMqWorkQueue({ redisUrl, prefix, concurrency: { network: 8, perHost: 2, cpu: 2 }, ...options });
+    await queue.open();
+    queues.push(queue);
+    return queue;
+  };
+  const worker = (env: Record<string, string> = {}) => {
+    const child = spawnJsonChild(WORKER, { CHILD_REDIS_URL: redisUrl, CHILD_PREFIX: prefix, ...env });
+    children.push(child);
+    return child;
+  };
+
+  afterEach(async () => {
+    for (const child of children.splice(0)) if (child.process.exitCode === null) child.process.kill('SIGKILL');
+    await Promise.all(queues.splice(0).map((q) => q.close()));
+  });
+  // A fresh key prefix per test: no test sees another's jobs.
+  const fresh = () => (prefix = `test-${randomUUID()}`);
+
+  it('queues a job id once while it exists, and runs it once', async () => {
+    fresh();
+    const api = await makeQueue();
+    expect(await Promise.all([1, 2, 3, 4, 5].map(() => api.enqueue(job('file_once'))))).toContain(true);
+    expect(await api.enqueue(job('file_once'))).toBe(false);
+    await expect(api.enqueue(job('bad:id'))).rejects.toMatchObject({ code: 'internal' });
+    const runner = await makeQueue();
+    const ran: string[] = [];
+    const done = deferred();
+    runner.process(async (j) => {
+      ran.push(j.jobId);
+      done.resolve();
+    });
+    await done.promise;
+    await runner.drain();
+    expect(ran).toEqual(['file_once']);
+    expect(await api.enqueue(job('file_once'))).toBe(true); // finished jobs are removed: a restart can be queued
+  });
+
+  it('spreads jobs over two worker processes and runs each once', async () => {
+    fresh();
+    const api = await makeQueue();
+    const workers = [worker(), worker()];
+    await Promise.all(workers.map((w) => w.next((line) => 'owner' in line)));
+    const ids = Array.from({ length: 12 }, (_, i) => `file_spread_${i}`);
+    for (const id of ids) expect(await api.enqueue(job(id))).toBe(true);
+    await api.drain();
+    workers.forEach((w) => w.process.kill('SIGTERM'));
+    const lines: Array<Record<string, unknown>> = [];
+    for (const w of workers) {
+      await w.exited(true);
+      for (;;) {
+        const line = await w.next((l) => 'ran' in l).catch(() => undefined);
+        if (!line) break;
+        lines.push(line);
+      }
+    }
+    expect(lines.map((l) => l.ran).sort()).toEqual([...ids].sort());
+  });
+
+  it('hands the job of a SIGKILLed worker to another worker after its lock expires', async () => {
+    fresh();
+    const dying = worker({ CHILD_HOLD: '1', CHILD_LOCK_MS: '2000', CHILD_STALLED_MS: '1000' });
+    const { owner } = (await dying.next((line) => 'owner' in line)) as { owner: string };
+    const api = await makeQueue({ lockDurationMs: 2000, stalledIntervalMs: 1000 });
+    await api.enqueue(job('file_stalled'));
+    await dying.next((line) => line.started === 'file_stalled');
+    expect(await api.isLiveOwner(owner)).toBe(true);
+    dying.process.kill('SIGKILL');
+    await dying.exited(true);
+    const takenOver = deferred<string>();
+    api.process(async (j) => takenOver.resolve(j.jobId));
+    expect(await takenOver.promise).toBe('file_stalled');
+    expect(await api.isLiveOwner(api.owner)).toBe(false);
+    expect(await api.isLiveOwner('another-host:1:abcd')).toBe(false);
+  });
+
+  it('never runs more than perHost downloads of one host at once across three workers', async () => {
+    fresh();
+    const api = await makeQueue();
+    const workers = await Promise.all([1, 2, 3].map(() => makeQueue({ concurrency: { network: 8, perHost: 2, cpu: 1 } })));
+    let current = 0;
+    let highest = 0;
+    const ids = Array.from({ length: 12 }, (_, i) => `file_host_${i}`);
+    const finished = new Set<string>();
+    const all = deferred();
+    for (const w of workers) {
+      w.process(async (j, signal) => {
+        await w.withSlot({ class: 'network', key: 'origin.example', signal }, async () => {
+          current++;
+          highest = Math.max(highest, current);
+          await new Promise((r) => setTimeout(r, 40)); // a download in progress
+          current--;
+        });
+        finished.add(j.jobId);
+        if (finished.size === ids.length) all.resolve();
+      });
+    }
+    for (const id of ids) await api.enqueue(job(id));
+    await all.promise;
+    expect(highest).toBe(2);
+  });
+
+  it('cancels a queued job by removing it and a running one in another instance through its signal', async () => {
+    fresh();
+    const api = await makeQueue();
+    await api.enqueue(job('file_queued'));
+    expect(await api.cancel('file_queued', 'deleted')).toBe(true);
+    expect(await api.cancel('file_never', 'deleted')).toBe(false);
+
+    const runner = await makeQueue();
+    const started = deferred();
+    const aborted = deferred<string | undefined>();
+    runner.process(async (_j, signal) => {
+      started.resolve();
+      await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+      aborted.resolve(cancelReasonOf(signal));
+    });
+    await api.enqueue(job('file_running'));
+    await started.promise;
+    expect(await api.cancel('file_running', 'deleted')).toBe(true);
+    expect(await aborted.promise).toBe('deleted');
+  });
+
+  it('hands unfinished jobs back on close, to be taken by another worker', async () => {
+    fresh();
+    const first = await makeQueue();
+    const started = deferred();
+    const reasons: Array<string | undefined> = [];
+    first.process(async (_j, signal) => {
+      started.resolve();
+      await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+      reasons.push(cancelReasonOf(signal));
+    });
+    await first.enqueue(job('file_handback'));
+    await started.promise;
+    await first.close();
+    expect(reasons).toEqual(['shutdown']);
+    const second = await makeQueue();
+    const taken = deferred<string>();
+    second.process(async (j) => taken.resolve(j.jobId));
+    expect(await taken.promise).toBe('file_handback');
+  });
+
+  it('refuses a Redis that may evict keys', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as { port: number };
+        server.close(() => resolve(port));
+      });
+    });
+    const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'allkeys-lru'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        redis.on('error', reject);
+        redis.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('Ready to accept connections') && resolve());
+      });
+      const queue = new BullMqWorkQueue({ redisUrl: `redis://127.0.0.1:${port}`, concurrency: { network: 1, perHost: 1, cpu: 1 } });
+      await expect(queue.open()).rejects.toMatchObject({ code: 'storage_error', message: expect.stringContaining('allkeys-lru') });
+      await queue.close();
+    } finally {
+      redis.kill('SIGKILL');
+    }
+  });
+});

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { IngestError } from '../errors.js';
 import type { IngestConfig, IngestConfigInput } from './define-config.js';
+import { clusterConfigFromEnv, mergeClusterInput, resolveClusterConfig } from './cluster-config.js';
 
 const DESKTOP_USER_AGENT =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
@@ -53,6 +54,10 @@ export function mergeConfig(base: IngestConfig, input: IngestConfigInput | undef
   for (const [key, value] of Object.entries(input)) {
     if (value === undefined) continue;
     const current = merged[key];
+    if (key === 'cluster') {
+      merged.cluster = mergeClusterInput(current as IngestConfigInput['cluster'], value as IngestConfigInput['cluster']);
+      continue;
+    }
     merged[key] =
       value && typeof value === 'object' && !Array.isArray(value) && current && typeof current === 'object' && !Array.isArray(current)
         ? { ...current, ...value }
@@ -79,6 +84,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): IngestConfi
   const keys = list(env.MEDIA_INGEST_API_KEYS);
   if (keys) input.apiKeys = keys;
   if (env.LOG_LEVEL) input.logLevel = env.LOG_LEVEL;
+  const cluster = clusterConfigFromEnv(env);
+  if (cluster) input.cluster = cluster;
   return input;
 }
 
@@ -131,5 +138,8 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
   if (file) config = mergeConfig(config, await loadConfigFile(file));
   config = mergeConfig(config, configFromEnv(env));
   config = mergeConfig(config, options.overrides);
+  const cluster = resolveClusterConfig(config.cluster);
+  if (cluster) config.cluster = cluster;
+  else delete config.cluster;
   return config;
 }

@@ -11,6 +11,7 @@ import type { Registry } from '../../src/ports/registry.js';
 import { clusterServices } from '../support/cluster-services.js';
 import { registryContract } from './contracts/registry-contract.js';
 import { spawnJsonChild } from './support/child-process.js';
+import { fileRow } from './contracts/file-row.js';
 
 const cluster = await clusterServices('cluster: Postgres registry');
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'children/pg-registry-child.ts');
@@ -66,6 +67,25 @@ describe.skipIf(!cluster)('Postgres registry', () => {
     expect(error?.message).not.toContain('secret');
     await registry.close();
     await expect(registry.getFile('x')).rejects.toMatchObject({ code: 'storage_error' });
+  });
+
+  it('works on after its connections are killed (a Postgres restart as the client sees it)', async () => {
+    const schema = schemaName();
+    const applicationName = `mi-test-${randomUUID().slice(0, 8)}`;
+    const registry = new PgRegistry({ connectionString: url, schema, applicationName, poolSize: 1 });
+    await registry.open();
+    try {
+      const outcome = await registry.insertFileOnce(fileRow());
+      const killed = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [applicationName]);
+      expect(killed.rowCount).toBe(1);
+      // A read on the dead connection is retried once on a new one; writes then go through as before.
+      expect((await registry.getFile(outcome.row.id))?.id).toBe(outcome.row.id);
+      if (!outcome.created) throw new Error('expected a new row');
+      expect(await registry.update(outcome.row.id, outcome.token, { progress_received: 5 })).toMatchObject({ progress_received: 5 });
+    } finally {
+      await registry.close();
+      await dropSchema(schema);
+    }
   });
 
   it('4 processes × 20 concurrent inserts of one identity make exactly one row', async () => {

@@ -22,6 +22,8 @@ export interface PgRegistryOptions {
   schema?: string;
   /** Connections of this process's pool. @default 10 */
   poolSize?: number;
+  /** `application_name` of the connections (visible in `pg_stat_activity`). @default 'media-ingest' */
+  applicationName?: string;
 }
 
 const JSON_COLUMNS = new Set(['metadata', 'media_info', 'source_metadata', 'resume_state']);
@@ -50,6 +52,12 @@ function storageError(error: unknown, what: string): IngestError {
   return new IngestError('storage_error', `Postgres registry: ${what} failed: ${(error as Error).message}`, { cause: error });
 }
 
+/** True when a query failed because its connection went away (server restart, killed backend, network). */
+function isConnectionLost(error: unknown): boolean {
+  const e = error as { code?: string; message?: string };
+  return ['57P01', '57P02', '57P03', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE'].includes(e?.code ?? '') || /Connection terminated/i.test(e?.message ?? '');
+}
+
 export class PgRegistry implements Registry {
   private readonly db: Kysely<RegistryDatabase>;
   private readonly schema: string;
@@ -61,21 +69,32 @@ export class PgRegistry implements Registry {
     const pool = new pg.Pool({
       connectionString: options.connectionString,
       max: options.poolSize ?? 10,
+      application_name: options.applicationName ?? 'media-ingest',
       options: `-c search_path=${this.schema}`,
       connectionTimeoutMillis: 10_000,
       // BIGINT columns hold ms timestamps and byte counts, all below 2^53.
       types: { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser },
     });
-    pool.on('error', () => undefined); // an idle client's broken connection: the next query reconnects
+    // A connection that dies (Postgres restarts, the backend is killed) makes its client emit 'error' even while a
+    // query holds it; unhandled, that would crash the process. The query itself fails (and reads are retried).
+    pool.on('connect', (client) => client.on('error', () => undefined));
+    pool.on('error', () => undefined);
     this.db = new Kysely<RegistryDatabase>({ dialect: new PostgresDialect({ pool }) });
   }
 
-  private async run<T>(what: string, work: () => Promise<T>): Promise<T> {
-    if (this.closed) throw new IngestError('storage_error', 'Postgres registry: closed');
-    try {
-      return await work();
-    } catch (error) {
-      throw storageError(error, what);
+  /**
+   * Runs one operation, its failures as `storage_error`. A read whose connection was lost (Postgres restarted, the
+   * connection was killed) is tried again, up to twice (the pool may hand out one more dead connection before it
+   * notices); a write is not (it may have committed): its caller sees `storage_error`.
+   */
+  private async run<T>(what: string, work: () => Promise<T>, read = false): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      if (this.closed) throw new IngestError('storage_error', 'Postgres registry: closed');
+      try {
+        return await work();
+      } catch (error) {
+        if (!read || attempt >= 3 || !isConnectionLost(error)) throw storageError(error, what);
+      }
     }
   }
 
@@ -91,13 +110,13 @@ export class PgRegistry implements Registry {
   }
 
   getFile(id: string): Promise<FileRow | undefined> {
-    return this.run('read', async () => decode(await this.db.selectFrom('files').selectAll().where('id', '=', id).executeTakeFirst()));
+    return this.run('read', async () => decode(await this.db.selectFrom('files').selectAll().where('id', '=', id).executeTakeFirst()), true);
   }
 
   findByIdentity(identityHash: string): Promise<FileRow | undefined> {
     return this.run('read', async () =>
       decode(await this.db.selectFrom('files').selectAll().where('identity_hash', '=', identityHash).executeTakeFirst()),
-    );
+    true);
   }
 
   findByAlias(urlHash: string): Promise<FileRow | undefined> {
@@ -110,7 +129,7 @@ export class PgRegistry implements Registry {
           .where('aliases.url_hash', '=', urlHash)
           .executeTakeFirst(),
       ),
-    );
+    true);
   }
 
   listFiles(query: FileListQuery): Promise<{ rows: FileRow[]; total: number }> {
@@ -131,14 +150,14 @@ export class PgRegistry implements Registry {
           .execute(),
       ]);
       return { rows: rows.map((r) => decode(r)!), total: Number(count.n) };
-    });
+    }, true);
   }
 
   filesWithStatus(statuses: readonly FileStatus[]): Promise<FileRow[]> {
     if (statuses.length === 0) return Promise.resolve([]);
     return this.run('read', async () =>
       (await this.db.selectFrom('files').selectAll().where('status', 'in', [...statuses]).orderBy('seq').execute()).map((r) => decode(r)!),
-    );
+    true);
   }
 
   blobReferences(sha256: string): Promise<number> {
@@ -149,23 +168,23 @@ export class PgRegistry implements Registry {
         .where('content_sha256', '=', sha256)
         .executeTakeFirstOrThrow();
       return Number(row.n);
-    });
+    }, true);
   }
 
   thumbnails(fileId: string): Promise<ThumbnailRow[]> {
     return this.run('read', () =>
       this.db.selectFrom('thumbnails').selectAll().where('file_id', '=', fileId).orderBy('is_default', 'desc').orderBy('time', 'asc').execute(),
-    );
+    true);
   }
 
   thumbnail(fileId: string, thumbnailId: string): Promise<ThumbnailRow | undefined> {
     return this.run('read', () =>
       this.db.selectFrom('thumbnails').selectAll().where('file_id', '=', fileId).where('id', '=', thumbnailId).executeTakeFirst(),
-    );
+    true);
   }
 
   segments(fileId: string): Promise<SegmentRow[]> {
-    return this.run('read', () => this.db.selectFrom('segments').selectAll().where('file_id', '=', fileId).orderBy('idx', 'asc').execute());
+    return this.run('read', () => this.db.selectFrom('segments').selectAll().where('file_id', '=', fileId).orderBy('idx', 'asc').execute(), true);
   }
 
   insertFileOnce(row: FileRow): Promise<InsertOutcome> {

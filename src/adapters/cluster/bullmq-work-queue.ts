@@ -69,6 +69,8 @@ export class BullMqWorkQueue implements WorkQueue {
   private readonly redis: Redis;
   private readonly subscriber: Redis;
   private readonly queue: Queue;
+  /** Connections handed to BullMQ (it does not close connections it was given). */
+  private readonly connections: Redis[] = [];
   private worker: Worker | undefined;
   private readonly cpu: PQueue;
   private readonly network: PQueue;
@@ -83,7 +85,8 @@ export class BullMqWorkQueue implements WorkQueue {
     this.owner = options.owner ?? `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
     this.redis = createRedis(options.redisUrl, { name: 'media-ingest-queue' });
     this.subscriber = createRedis(options.redisUrl, { blocking: true, name: 'media-ingest-cancel' });
-    this.queue = new Queue(QUEUE_NAME, { connection: this.redis.duplicate({ maxRetriesPerRequest: 3 }), prefix: this.prefix });
+    this.connections.push(createRedis(options.redisUrl, { name: 'media-ingest-queue-jobs' }));
+    this.queue = new Queue(QUEUE_NAME, { connection: this.connections[0]!, prefix: this.prefix });
     this.queue.on('error', () => undefined);
     this.cpu = new PQueue({ concurrency: options.concurrency.cpu });
     this.network = new PQueue({ concurrency: options.concurrency.network });
@@ -120,8 +123,10 @@ export class BullMqWorkQueue implements WorkQueue {
   process(handler: FileRunHandler): void {
     if (this.worker) throw new IngestError('internal', 'The work queue already has a handler');
     const lockDuration = this.options.lockDurationMs ?? 60_000;
-    this.worker = new Worker(QUEUE_NAME, (job: Job, token?: string) => this.runJob(handler, job, token), {
-      connection: createRedis(this.options.redisUrl, { blocking: true, name: 'media-ingest-worker' }),
+    const connection = createRedis(this.options.redisUrl, { blocking: true, name: 'media-ingest-worker' });
+    this.connections.push(connection);
+    this.worker = new Worker(QUEUE_NAME, (job: Job) => this.runJob(handler, job), {
+      connection,
       prefix: this.prefix,
       concurrency: this.options.jobConcurrency ?? this.options.concurrency.network,
       lockDuration,
@@ -136,7 +141,7 @@ export class BullMqWorkQueue implements WorkQueue {
     this.heartbeat.unref();
   }
 
-  private async runJob(handler: FileRunHandler, job: Job, token: string | undefined): Promise<void> {
+  private async runJob(handler: FileRunHandler, job: Job): Promise<void> {
     const jobId = job.id!;
     const controller = new AbortController();
     const entry: RunningJob = { controller, done: Promise.resolve() };
@@ -251,6 +256,7 @@ export class BullMqWorkQueue implements WorkQueue {
     if (this.heartbeat) clearInterval(this.heartbeat);
     await this.redis.del(this.workerKey(this.owner)).catch(() => undefined);
     await this.queue.close();
+    for (const connection of this.connections) connection.disconnect();
     this.subscriber.disconnect();
     await this.redis.quit().catch(() => undefined);
   }

@@ -2,6 +2,8 @@
 // processes and run once, a SIGKILLed worker's job taken over, a per-host limit that holds across workers,
 // cancellation across instances, shutdown handing jobs back, and the refusal of an evicting Redis.
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -147,6 +149,54 @@ describe.skipIf(!cluster)('BullMQ work queue', () => {
     for (const id of ids) await api.enqueue(job(id));
     await all.promise;
     expect(highest).toBe(2);
+  });
+
+  it('holds a per-host limit of 2 across three worker processes, as the origin sees it', async () => {
+    fresh();
+    let current = 0;
+    let highest = 0;
+    let served = 0;
+    const origin = createServer((request, response) => {
+      current++;
+      highest = Math.max(highest, current);
+      response.writeHead(200, { 'content-type': 'video/mp4' });
+      // A slow origin: 8 chunks of 16 KiB, 15 ms apart.
+      let chunks = 0;
+      const timer = setInterval(() => {
+        response.write(Buffer.alloc(16 * 1024));
+        if (++chunks === 8) {
+          clearInterval(timer);
+          current--;
+          served++;
+          response.end();
+        }
+      }, 15);
+      request.on('close', () => clearInterval(timer));
+    });
+    await new Promise<void>((resolve) => origin.listen(0, '127.0.0.1', resolve));
+    const { port } = origin.address() as AddressInfo;
+    try {
+      const workers = [1, 2, 3].map(() => worker({ CHILD_DOWNLOAD: '1' }));
+      await Promise.all(workers.map((w) => w.next((line) => 'owner' in line)));
+      const api = await makeQueue();
+      for (let i = 0; i < 9; i++) await api.enqueue({ kind: 'restart', jobId: `file_origin_${i}`, url: `http://127.0.0.1:${port}/v${i}.mp4` });
+      await api.drain();
+      expect(served).toBe(9);
+      expect(highest).toBe(2);
+      const ranBy = new Set<unknown>();
+      for (const w of workers) {
+        w.process.kill('SIGTERM');
+        await w.exited(true);
+        for (;;) {
+          const line = await w.next((l) => 'ran' in l).catch(() => undefined);
+          if (!line) break;
+          ranBy.add(line.pid);
+        }
+      }
+      expect(ranBy.size).toBeGreaterThan(1); // the work really was spread over processes
+    } finally {
+      origin.close();
+    }
   });
 
   it('cancels a queued job by removing it and a running one in another instance through its signal', async () => {

@@ -53,7 +53,7 @@ export function progressLine(state: ProgressState): string {
     parts.push(formatSize(state.bytesReceived));
   }
   if (state.retries > 0) parts.push(`retries ${state.retries}${state.lastRetryCode ? ` (${state.lastRetryCode})` : ''}`);
-  return parts.join('  ');
+  return parts.join('  ').trimEnd();
 }
 
 /** Bytes per second over the last `windowMs` of samples. */

@@ -195,7 +195,11 @@ describe.skipIf(!runBrowser)('web console in Chromium against media-ingest serve
       expect(info).toMatch(/Resolution\s+320 × 240/);
       mkdirSync(path.dirname(ARTIFACT), { recursive: true });
       await page.screenshot({ path: ARTIFACT, fullPage: true });
-      if (process.env.CONSOLE_SCREENSHOT) await page.screenshot({ path: path.resolve(process.env.CONSOLE_SCREENSHOT), fullPage: true });
+      if (process.env.CONSOLE_SCREENSHOT) {
+        // The README's picture: the same page, downscaled to a small palette PNG.
+        const { default: sharp } = await import('sharp');
+        await sharp(await page.screenshot({ fullPage: true })).resize({ width: 880 }).png({ palette: true, colours: 128, effort: 10 }).toFile(path.resolve(process.env.CONSOLE_SCREENSHOT));
+      }
 
       // The key never appeared in a URL the page requested.
       expect(requestedUrls.filter((url) => url.includes(KEY))).toEqual([]);

@@ -135,6 +135,23 @@ describe.skipIf(!requireOptional('sync progress in a terminal', scriptMissing, '
     }
   });
 
+  it('a refused URL leaves the terminal line clean; stdout holds the error document', async () => {
+    server.route('GET', '/gone.mp4', (_req, res) => {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('gone');
+    });
+    const dataDir = tempDataDir('mi-progress-');
+    try {
+      const result = await inTerminal(['sync', `http://${HOST}/gone.mp4`], dataDir);
+      expect(result.code).toBe(1);
+      expect(JSON.parse(result.stdout)).toMatchObject({ code: 'source_not_found' });
+      expect(renders(result.terminal)).toEqual(['resolving']);
+      expect(result.terminal.endsWith('\r\u001b[2K')).toBe(true);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it('--quiet shows nothing on the terminal', async () => {
     routeSlowFile('/quiet.mov', false);
     const dataDir = tempDataDir('mi-progress-');

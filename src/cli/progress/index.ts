@@ -92,10 +92,14 @@ export class SyncProgress {
     if (this.timer) clearInterval(this.timer);
     for (const [event, listener] of this.listeners) this.source.off(event, listener);
     if (this.options.mode === 'none' || this.options.mode === 'json') return;
+    if (!final) {
+      // Refused or interrupted: the command's JSON says why; leave the terminal line clean.
+      if (this.options.mode === 'line') this.stream.write(`\r${ESC}[2K`);
+      return;
+    }
     const elapsed = (this.now() - this.started) / 1000;
     let summary: string;
-    if (!final) summary = 'stopped';
-    else if (final.status === 'failed') summary = `failed      ${final.error?.code ?? 'unknown'} after ${formatDuration(elapsed)}`;
+    if (final.status === 'failed') summary = `failed      ${final.error?.code ?? 'unknown'} after ${formatDuration(elapsed)}`;
     else {
       const size = final.bytes ?? 0;
       const rate = elapsed > 0 ? `${formatSize(size / elapsed)}/s` : '?';
@@ -114,7 +118,8 @@ export class SyncProgress {
       this.stream.write(`${JSON.stringify({ event, id: file.id, status: file.status, ...(file.progress ? { progress: file.progress } : {}) })}\n`);
       return;
     }
-    this.draw(false);
+    // A terminal File has no progress left to show: stop() writes the summary.
+    if (file.progress) this.draw(false);
   }
 
   private take(file: IngestFile): void {

@@ -242,8 +242,9 @@ async function renderFiles() {
   );
   const grid = el('ul', { class: 'grid', id: 'files', 'aria-label': 'Files' });
   const summary = el('p', { class: 'muted', id: 'files-summary' }, 'Loading files…');
+  const refresh = el('button', { type: 'button', class: 'secondary', onclick: () => void renderFiles() }, 'Refresh');
   const heading = el('h1', { tabindex: '-1' }, 'Files');
-  main.append(heading, form, el('section', { 'aria-label': 'All files' }, summary, grid));
+  main.append(heading, form, el('section', { 'aria-label': 'All files' }, el('div', { class: 'bar' }, summary, refresh), grid));
 
   const cards = new Map();
   let total = 0;

@@ -240,6 +240,15 @@ describe.skipIf(!runBrowser)('web console in Chromium against media-ingest serve
       await tile.locator('.badge.status-completed').waitFor({ timeout: 60_000 });
       const poster = tile.locator('img.poster');
       await expect.poll(() => poster.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
+      // A file synced by someone else shows up on Refresh.
+      const other = await fetch(`${hostUrl}/media/v1/files/sync`, {
+        method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ url: `http://${MEDIA_HOST}/trailer.mp4`, enable_segment_thumbnails: false }),
+      });
+      expect(other.status).toBe(200);
+      await page.getByRole('button', { name: 'Refresh' }).click();
+      await page.locator('li.tile').filter({ hasText: 'trailer.mp4' }).waitFor();
+      expect(await page.locator('#files-summary').innerText()).toBe('2 files');
       await tile.locator('a').press('Enter');
       await page.getByRole('heading', { name: 'short.mov', level: 1 }).waitFor();
       await page.getByText('No segment thumbnails for this file.').waitFor();

@@ -52,11 +52,15 @@ function loadAssets(dir: string): Map<string, { body: Buffer; type: string }> {
 
 /**
  * Registers `GET /console` (a redirect to `/console/`), `/console/` (the page) and `/console/<file>` on `app`,
- * as public routes of the API plugin.
+ * as public routes of the API plugin. Without the files (a repackaged install) it logs a warning and serves none.
  */
 export function registerConsole(app: FastifyInstance, options: { dir?: string } = {}): void {
   const dir = options.dir ?? consoleDirectory();
-  if (!dir) throw new Error('media-ingest: the console files (console/index.html) are missing from the package');
+  if (!dir) {
+    // A repackaged install without the folder: the API still works, the console answers 404.
+    app.log.warn('media-ingest: the console files (console/index.html) are missing from the package; /console is off');
+    return;
+  }
   const assets = loadAssets(dir);
   const send = (reply: FastifyReply, name: string): FastifyReply => {
     const asset = assets.get(name);

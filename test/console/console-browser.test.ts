@@ -139,6 +139,8 @@ describe.skipIf(!runBrowser)('web console in Chromium against media-ingest serve
       await page.getByLabel('API key').press('Enter');
       await page.getByRole('heading', { name: 'Files', level: 1 }).waitFor();
       expect(await page.evaluate(() => Object.keys(window.sessionStorage))).toEqual(['media-ingest.console.key']);
+      const unlabelled = await page.locator('input').evaluateAll((inputs: HTMLInputElement[]) => inputs.filter((input) => input.labels?.length === 0).map((input) => input.id));
+      expect(unlabelled).toEqual([]);
 
       // Paste a URL and sync it; the tile follows it live until it completes.
       await page.getByLabel('Media URL').fill(`http://${MEDIA_HOST}/trailer.mp4`);
@@ -193,6 +195,9 @@ describe.skipIf(!runBrowser)('web console in Chromium against media-ingest serve
       const info = await page.locator('dl.info').innerText();
       expect(info).toMatch(/Duration\s+0:45/);
       expect(info).toMatch(/Resolution\s+320 × 240/);
+      // Accessible names: every image has alt text, every form control a label, every button a name.
+      expect(await page.locator('img:not([alt]), img[alt=""]').count()).toBe(0);
+      for (const button of await page.getByRole('button').all()) expect((await button.innerText()).trim()).not.toBe('');
       mkdirSync(path.dirname(ARTIFACT), { recursive: true });
       await page.screenshot({ path: ARTIFACT, fullPage: true });
       if (process.env.CONSOLE_SCREENSHOT) {

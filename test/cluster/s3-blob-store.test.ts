@@ -87,7 +87,7 @@ describe.skipIf(!cluster)('S3 blob store', () => {
     const store = storeWith();
     try {
       const image = spoolFile(dir, 'jpeg bytes', 'thumb.jpg');
-      const [key] = await store.putThumbnails('file_link', [{ name: 'default.jpg', localPath: image.localPath }]);
+      const [key] = await store.putThumbnails('file-link', [{ name: 'default.jpg', localPath: image.localPath }]);
       const link = await store.thumbnailLink(key!, 60);
       expect(link!.expiresAt).toBeGreaterThan(Date.now());
       const ok = await fetch(link!.url);

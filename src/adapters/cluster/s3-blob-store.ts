@@ -26,9 +26,9 @@ import type { ClusterS3Config } from '../../config/cluster-config.js';
 import { createS3Client } from './s3-client.js';
 
 const SHA256 = /^[0-9a-f]{64}$/;
-const FILE_ID = /^[A-Za-z0-9_-]{1,128}$/;
+const FILE_ID = /^[0-9a-zA-Z-]{1,64}$/; // the engine's file ids (as the local store checks them)
 const THUMBNAIL_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]*\.(jpg|webp)$/;
-const THUMBNAIL_KEY = /^files\/([A-Za-z0-9_-]{1,128})\/thumbnails\/([A-Za-z0-9_-][A-Za-z0-9._-]*\.(jpg|webp))$/;
+const THUMBNAIL_KEY = /^files\/([0-9a-zA-Z-]{1,64})\/thumbnails\/([A-Za-z0-9_-][A-Za-z0-9._-]*\.(jpg|webp))$/;
 const MiB = 1024 * 1024;
 
 /** Options of {@link S3BlobStore}. */

@@ -68,28 +68,28 @@ export function blobStoreContract(makeStore: () => Promise<BlobStore>, disposeSt
   it('stores, lists, reads and deletes thumbnails under their file', async () => {
     const a = spoolFile(dir, 'jpeg-a', 'a.jpg');
     const b = spoolFile(dir, 'jpeg-b', 'b.jpg');
-    const keys = await store.putThumbnails('file_abc', [
+    const keys = await store.putThumbnails('file-abc', [
       { name: 'default.jpg', localPath: a.localPath },
       { name: 'seg-0.jpg', localPath: b.localPath },
     ]);
     expect(keys).toHaveLength(2);
-    expect([...(await store.listThumbnails('file_abc'))].sort()).toEqual([...keys].sort());
-    expect(await store.listThumbnails('file_other')).toEqual([]);
+    expect([...(await store.listThumbnails('file-abc'))].sort()).toEqual([...keys].sort());
+    expect(await store.listThumbnails('file-other')).toEqual([]);
     expect(await store.statThumbnail(keys[1]!)).toMatchObject({ bytes: 6 });
     expect(await text((await store.openThumbnail(keys[0]!)).body)).toBe('jpeg-a');
     const owners = [];
     for await (const owner of store.listThumbnailOwners()) owners.push(owner);
-    expect(owners).toEqual(['file_abc']);
-    await store.deleteThumbnails('file_abc');
-    await store.deleteThumbnails('file_abc');
-    expect(await store.listThumbnails('file_abc')).toEqual([]);
+    expect(owners).toEqual(['file-abc']);
+    await store.deleteThumbnails('file-abc');
+    await store.deleteThumbnails('file-abc');
+    expect(await store.listThumbnails('file-abc')).toEqual([]);
     expect(await store.statThumbnail(keys[0]!)).toBeUndefined();
     await expectCode(store.openThumbnail(keys[0]!), 'not_found');
   });
 
   it('refuses names and keys that could escape their place', async () => {
     const a = spoolFile(dir, 'x', 'x.jpg');
-    await expect(store.putThumbnails('file_abc', [{ name: '../x.jpg', localPath: a.localPath }])).rejects.toThrow();
+    await expect(store.putThumbnails('file-abc', [{ name: '../x.jpg', localPath: a.localPath }])).rejects.toThrow();
     await expect(store.putThumbnails('../etc', [{ name: 'x.jpg', localPath: a.localPath }])).rejects.toThrow();
     await expect(store.openThumbnail('../../registry.sqlite')).rejects.toThrow();
     await expect(store.putBlob(a.localPath, '../not-a-hash')).rejects.toThrow();

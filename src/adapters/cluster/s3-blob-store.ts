@@ -267,7 +267,7 @@ export class S3BlobStore implements BlobStore {
   /**
    * Recovery: aborts the multipart uploads of blobs started more than `olderThanMs` ago (a SIGKILLed worker leaves
    * its upload open; S3 keeps its parts, and bills them, until aborted). Pick `olderThanMs` above the longest
-   * upload a live worker can be making, or 0 when no worker runs. Returns how many were aborted.
+   * upload a live worker can be making, or 0 (every open upload) when no worker runs. Returns how many were aborted.
    */
   async abortUnfinishedUploads(olderThanMs: number): Promise<number> {
     const cutoff = Date.now() - olderThanMs;
@@ -279,7 +279,8 @@ export class S3BlobStore implements BlobStore {
         this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: `${this.prefix}blobs/`, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker })),
       );
       for (const upload of page.Uploads ?? []) {
-        if ((upload.Initiated?.getTime() ?? 0) > cutoff) continue;
+        // 0 means every one (servers round `Initiated`, Swift to the second, possibly past our clock).
+        if (olderThanMs > 0 && (upload.Initiated?.getTime() ?? 0) > cutoff) continue;
         await this.call('aborting a multipart upload', () =>
           this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: upload.Key!, UploadId: upload.UploadId! })),
         );

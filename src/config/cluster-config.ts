@@ -31,6 +31,10 @@ export interface ClusterConfig {
   /** `redis://host:port`. Env `MEDIA_INGEST_REDIS_URL`. */
   redisUrl: string;
   s3: ClusterS3Config;
+  /** Postgres schema of the registry's tables (created when missing). Env `MEDIA_INGEST_POSTGRES_SCHEMA`. @default 'media_ingest' */
+  postgresSchema: string;
+  /** Prefix of every Redis key and channel (queues, locks, events). Env `MEDIA_INGEST_REDIS_PREFIX`. @default 'media-ingest' */
+  redisPrefix: string;
 }
 
 /** A cluster section as written by users: any part may come from the environment instead. */
@@ -38,6 +42,8 @@ export interface ClusterConfigInput {
   postgresUrl?: string;
   redisUrl?: string;
   s3?: Partial<ClusterS3Config>;
+  postgresSchema?: string;
+  redisPrefix?: string;
 }
 
 const TRUE_WORDS = ['1', 'true', 'yes'];
@@ -61,6 +67,8 @@ export function clusterConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Clus
   const input: ClusterConfigInput = {};
   if (env.MEDIA_INGEST_POSTGRES_URL) input.postgresUrl = env.MEDIA_INGEST_POSTGRES_URL;
   if (env.MEDIA_INGEST_REDIS_URL) input.redisUrl = env.MEDIA_INGEST_REDIS_URL;
+  if (env.MEDIA_INGEST_POSTGRES_SCHEMA) input.postgresSchema = env.MEDIA_INGEST_POSTGRES_SCHEMA;
+  if (env.MEDIA_INGEST_REDIS_PREFIX) input.redisPrefix = env.MEDIA_INGEST_REDIS_PREFIX;
   if (Object.keys(s3).length > 0) input.s3 = s3;
   return Object.keys(input).length > 0 ? input : undefined;
 }
@@ -104,7 +112,13 @@ export function resolveClusterConfig(input: ClusterConfigInput | undefined): Clu
   if (prefix.startsWith('/') || prefix.includes('..')) {
     throw new IngestError('invalid_request', 'Cluster config: s3.prefix must be relative and must not contain ".."');
   }
+  const postgresSchema = input.postgresSchema ?? 'media_ingest';
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(postgresSchema)) throw new IngestError('invalid_request', 'Cluster config: postgresSchema must be a lowercase SQL identifier');
+  const redisPrefix = input.redisPrefix ?? 'media-ingest';
+  if (!/^[A-Za-z0-9._-]{1,100}$/.test(redisPrefix)) throw new IngestError('invalid_request', 'Cluster config: redisPrefix must be letters, digits, ".", "_" or "-"');
   return {
+    postgresSchema,
+    redisPrefix,
     postgresUrl: checkUrl(input.postgresUrl, 'postgresUrl', ['postgres:', 'postgresql:']),
     redisUrl: checkUrl(input.redisUrl, 'redisUrl', ['redis:', 'rediss:']),
     s3: {

@@ -33,6 +33,8 @@ describe('cluster config', () => {
   it('comes from the environment, with defaults filled and the prefix made a folder', async () => {
     const config = await resolveConfig({ configFile: EMPTY_CONFIG, env: ENV });
     expect(config.cluster).toEqual({
+      postgresSchema: 'media_ingest',
+      redisPrefix: 'media-ingest',
       postgresUrl: ENV.MEDIA_INGEST_POSTGRES_URL,
       redisUrl: ENV.MEDIA_INGEST_REDIS_URL,
       s3: { endpoint: 'http://s3.internal:8080', region: 'us-east-1', bucket: 'media', prefix: 'ingest/', credentials: { accessKeyId: 'AKID', secretAccessKey: 's3-secret' }, forcePathStyle: true },
@@ -61,6 +63,8 @@ describe('cluster config', () => {
     expect(halfKey.message).toMatch(/accessKeyId and secretAccessKey/);
     const escape = await configError({ configFile: EMPTY_CONFIG, env: { ...ENV, MEDIA_INGEST_S3_PREFIX: '../x' } });
     expect(escape.message).toMatch(/s3.prefix/);
+    const schema = await configError({ configFile: EMPTY_CONFIG, env: { ...ENV, MEDIA_INGEST_POSTGRES_SCHEMA: 'x; DROP TABLE files' } });
+    expect(schema.message).toMatch(/postgresSchema/);
   });
 });
 

@@ -24,8 +24,12 @@ describe.skipIf(!cluster)('cluster ports module', () => {
   it('binds working Postgres, S3, BullMQ and Redis adapters to the four ports', async () => {
     const schema = `mi_test_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
     const prefix = `test-${randomUUID()}`;
-    const config = await resolveConfig({ configFile: path.resolve('test/support/empty.config.ts'), env: {}, overrides: { cluster: { ...cluster!, s3: { ...cluster!.s3, prefix } } } });
-    const loaded = await loadClusterModule(config, { schema, keyPrefix: prefix });
+    const config = await resolveConfig({
+      configFile: path.resolve('test/support/empty.config.ts'),
+      env: {},
+      overrides: { cluster: { ...cluster!, postgresSchema: schema, redisPrefix: prefix, s3: { ...cluster!.s3, prefix } } },
+    });
+    const loaded = await loadClusterModule(config);
     const dir = mkdtempSync(path.join(os.tmpdir(), 'mi-cluster-module-'));
     try {
       const container = new Container();
@@ -70,9 +74,9 @@ describe.skipIf(!cluster)('cluster ports module', () => {
     const config = await resolveConfig({
       configFile: path.resolve('test/support/empty.config.ts'),
       env: {},
-      overrides: { cluster: { ...cluster!, s3: { ...cluster!.s3, bucket: `missing-${randomUUID()}` } } },
+      overrides: { cluster: { ...cluster!, postgresSchema: 'mi_test_unfit', s3: { ...cluster!.s3, bucket: `missing-${randomUUID()}` } } },
     });
-    await expect(loadClusterModule(config, { schema: 'mi_test_unfit' })).rejects.toMatchObject({ code: 'storage_error', message: expect.stringContaining('checking bucket') });
+    await expect(loadClusterModule(config)).rejects.toMatchObject({ code: 'storage_error', message: expect.stringContaining('checking bucket') });
     const admin = new pg.Client({ connectionString: cluster!.postgresUrl });
     await admin.connect();
     await admin.query('DROP SCHEMA IF EXISTS mi_test_unfit CASCADE');

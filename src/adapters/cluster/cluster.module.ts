@@ -18,12 +18,8 @@ import { PgRegistry } from './pg-registry.js';
 import { RedisEventBus } from './redis-event-bus.js';
 import { S3BlobStore } from './s3-blob-store.js';
 
-/** Knobs of the cluster adapters that are not part of the user config (tests isolate runs with them). */
+/** Knobs of the cluster adapters that are not part of the user config. */
 export interface ClusterModuleOptions {
-  /** Postgres schema of the registry. @default 'media_ingest' */
-  schema?: string;
-  /** Prefix of every Redis key and channel. @default 'media-ingest' */
-  keyPrefix?: string;
   /** Queue tuning (lock duration, stalled interval ...). */
   queue?: Partial<Omit<BullMqWorkQueueOptions, 'redisUrl' | 'concurrency' | 'prefix'>>;
 }
@@ -44,8 +40,8 @@ export interface ClusterPorts {
  * unreachable or unfit; what was opened is closed again.
  */
 export async function openClusterPorts(cluster: ClusterConfig, concurrency: IngestConfig['concurrency'], options: ClusterModuleOptions = {}): Promise<ClusterPorts> {
-  const keyPrefix = options.keyPrefix ?? 'media-ingest';
-  const registry = new PgRegistry({ connectionString: cluster.postgresUrl, ...(options.schema ? { schema: options.schema } : {}) });
+  const keyPrefix = cluster.redisPrefix;
+  const registry = new PgRegistry({ connectionString: cluster.postgresUrl, schema: cluster.postgresSchema });
   const blobs = new S3BlobStore({ s3: cluster.s3 });
   const queue = new BullMqWorkQueue({ redisUrl: cluster.redisUrl, concurrency, prefix: keyPrefix, ...options.queue });
   const events = new RedisEventBus({ redisUrl: cluster.redisUrl, prefix: keyPrefix });

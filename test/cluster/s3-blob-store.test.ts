@@ -119,10 +119,19 @@ describe.skipIf(!cluster)('S3 blob store', () => {
       expect(open.Uploads?.map((u) => u.Key)).toEqual([`${prefix}blobs/sha256/${sha256}`]);
       expect(await store.statBlob(sha256)).toBeUndefined();
 
-      expect(await store.abortUnfinishedUploads(0)).toBe(1);
+      // A live worker's upload (younger than the threshold) is left alone by start-up recovery ...
+      const young = new S3BlobStore({ s3: { ...base, prefix }, abortUploadsOlderThanMs: 3_600_000 });
+      await young.init();
+      await young.close();
+      expect((await client.send(new ListMultipartUploadsCommand({ Bucket: base.bucket, Prefix: `${prefix}blobs/` }))).Uploads).toHaveLength(1);
+      // ... an old one is aborted (0: every open upload, as when no worker runs).
+      const recovering = new S3BlobStore({ s3: { ...base, prefix }, abortUploadsOlderThanMs: 0 });
+      await recovering.init();
+      await recovering.close();
       const after = await client.send(new ListMultipartUploadsCommand({ Bucket: base.bucket, Prefix: `${prefix}blobs/` }));
       expect(after.Uploads ?? []).toEqual([]);
       expect(await store.abortUnfinishedUploads(0)).toBe(0);
+      expect(await store.statBlob(sha256)).toBeUndefined();
     } finally {
       await dispose(store);
     }

@@ -42,6 +42,12 @@ export interface S3BlobStoreOptions {
   onUploadProgress?: (sha256: string, loaded: number) => void;
   /** An S3 client to use instead of one made from `s3` (the store does not destroy it). */
   client?: S3Client;
+  /**
+   * Start-up recovery: {@link S3BlobStore.init} aborts the blob multipart uploads started longer ago than this, ms
+   * (left by workers that died mid-upload). Keep it above the longest upload a live worker can be making; `false`
+   * turns it off. @default 21600000 (6 h)
+   */
+  abortUploadsOlderThanMs?: number | false;
 }
 
 const isMissing = (error: unknown) => {
@@ -94,8 +100,11 @@ export class S3BlobStore implements BlobStore {
     return `files/${fileId}/thumbnails/`;
   }
 
+  /** Checks the bucket, then aborts the multipart uploads dead workers left (see `abortUploadsOlderThanMs`). */
   async init(): Promise<void> {
     await this.call(`checking bucket ${this.bucket}`, () => this.client.send(new HeadBucketCommand({ Bucket: this.bucket })));
+    const olderThan = this.options.abortUploadsOlderThanMs ?? 6 * 3600 * 1000;
+    if (olderThan !== false) await this.abortUnfinishedUploads(olderThan);
   }
 
   /** Aborts the uploads this process has in flight, then releases the client. */

@@ -14,6 +14,8 @@ export const ERROR_CODES = {
   blocked_address: { httpStatus: 400, retryable: false, doc: 'The target (directly, via DNS or via a redirect) is a private, loopback, link-local or reserved address.' },
   too_many_redirects: { httpStatus: 400, retryable: false, doc: 'More redirects than the configured cap, or a redirect loop.' },
   file_too_large: { httpStatus: 400, retryable: false, doc: 'The body is larger than the byte limit (by Content-Length or by the bytes actually received).' },
+  unsupported_encoding: { httpStatus: 502, retryable: false, doc: 'The source sent a media body with a Content-Encoding (gzip, br, deflate, zstd, stacked ...) or a Transfer-Encoding other than chunked; media bodies are taken only unencoded and never decoded.' },
+  disk_budget_exceeded: { httpStatus: 507, retryable: false, doc: 'The download would pass the temporary disk budget of all downloads in flight (limits.maxTempBytes).' },
   duration_too_long: { httpStatus: 400, retryable: false, doc: 'The media is longer than the duration limit.' },
   source_forbidden: { httpStatus: 403, retryable: false, doc: 'The source refused access: login-gated, private, expired, age or region gated.' },
   source_not_found: { httpStatus: 404, retryable: false, doc: 'The source says the media does not exist (404, removed, dead short link).' },

@@ -5,6 +5,13 @@ import type { SourcePlugin } from '../plugin-api.js';
 export interface LimitsConfig {
   /** Largest body accepted, counted on bytes actually received. @default 10 GiB */
   maxBytes: number;
+  /**
+   * Temporary disk for ALL downloads in flight together (their `.part` files), bytes. A download reserves its
+   * declared length before its body is read and waits while that does not fit; one without a length is counted as
+   * it grows and fails with `disk_budget_exceeded` when it would pass the budget, as does one whose declared
+   * length alone is larger than the budget. @default 20 GiB
+   */
+  maxTempBytes: number;
   /** Longest media accepted, in seconds. @default 14400 (4 h) */
   maxDurationSeconds: number;
   /** Largest width or height accepted before decoding. @default 8192 */
@@ -25,6 +32,14 @@ export interface NetworkConfig {
   idleTimeoutMs: number;
   /** Deadline for one whole transfer, ms. @default 3600000 */
   totalTimeoutMs: number;
+  /**
+   * Minimum throughput, bytes/s (curl's `--speed-limit`): a body whose rate stays under it for
+   * {@link NetworkConfig.minSpeedWindowMs} is aborted with `timeout` and resumed or retried like any stall.
+   * Only time spent waiting for the source counts. 0 disables it. @default 1024 (1 KiB/s)
+   */
+  minBytesPerSecond: number;
+  /** The window of {@link NetworkConfig.minBytesPerSecond}, ms (curl's `--speed-time`). @default 30000 */
+  minSpeedWindowMs: number;
   /** Redirect cap per request. @default 10 */
   maxRedirects: number;
   /** Lift the private-address block (development only). Env `MEDIA_INGEST_ALLOW_PRIVATE_NETWORKS=1`. @default false */

@@ -18,6 +18,7 @@ export function defaultConfig(): IngestConfig {
     modules: [],
     limits: {
       maxBytes: 10 * 1024 ** 3,
+      maxTempBytes: 20 * 1024 ** 3,
       maxDurationSeconds: 4 * 3600,
       maxPixelDimension: 8192,
       maxStreams: 16,
@@ -28,6 +29,8 @@ export function defaultConfig(): IngestConfig {
       connectTimeoutMs: 10_000,
       idleTimeoutMs: 30_000,
       totalTimeoutMs: 3_600_000,
+      minBytesPerSecond: 1024,
+      minSpeedWindowMs: 30_000,
       maxRedirects: 10,
       allowPrivateNetworks: false,
       connectTo: [],

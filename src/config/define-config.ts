@@ -116,6 +116,13 @@ export interface YtDlpConfig {
   /** Cap on yt-dlp's JSON output, bytes (the process is killed beyond it). @default 8 MiB */
   maxOutputBytes: number;
   /**
+   * Run yt-dlp in an empty network namespace (`unshare --net`; it reaches the guarded proxy through a Unix socket):
+   * `'auto'` when the kernel and privileges allow it, `'required'` refuses to run yt-dlp otherwise, `'off'` relies on
+   * the in-process sandbox alone (which always applies: no socket but the proxy's, no lookups, no programs).
+   * @default 'auto'
+   */
+  networkNamespace?: 'auto' | 'required' | 'off';
+  /**
    * An extra CA bundle (PEM) yt-dlp must trust besides the public roots, e.g. a corporate or test CA. When set,
    * yt-dlp runs with `--compat-options no-certifi` and `SSL_CERT_FILE` pointing at Node's root store plus this
    * file. Verification is never turned off. `''` keeps yt-dlp's own trust store.

@@ -32,6 +32,9 @@ export const ERROR_CODES = {
   internal: { httpStatus: 500, retryable: false, doc: 'An unexpected internal error.' },
 } as const satisfies Record<string, { httpStatus: number; retryable: boolean; doc: string }>;
 
+/** The message of every `internal` error shown to a caller; the detail goes to the log. */
+export const INTERNAL_MESSAGE = 'An unexpected internal error occurred; the details are in the service log';
+
 /** A stable error code string. */
 export type ErrorCode = keyof typeof ERROR_CODES;
 
@@ -55,9 +58,15 @@ export class IngestError extends Error {
   readonly httpStatus: number;
   readonly retryable: boolean;
   readonly retryAfterSeconds?: number;
+  /**
+   * For `internal` only: the real message, for the log. Callers (File.error, CLI, API) see the generic
+   * {@link INTERNAL_MESSAGE}, never a stack detail, a path or an address.
+   */
+  readonly detail?: string;
 
   constructor(code: ErrorCode, message: string, options: IngestErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(code === 'internal' ? INTERNAL_MESSAGE : message, options.cause === undefined ? undefined : { cause: options.cause });
+    if (code === 'internal' && message !== INTERNAL_MESSAGE) this.detail = message;
     this.code = code;
     this.httpStatus = ERROR_CODES[code].httpStatus;
     this.retryable = options.retryable ?? ERROR_CODES[code].retryable;

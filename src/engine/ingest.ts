@@ -453,7 +453,7 @@ export class Ingest extends EventEmitter {
     await this.pipeline.discardOutputs(row.id, failed ? latest.content_sha256 : null).catch((thrown: unknown) => {
       this.deps.logger.warn({ fileId: row.id, err: (thrown as Error).message }, 'could not remove the outputs of a failed file');
     });
-    this.deps.logger.warn({ fileId: row.id, code: error.code, err: error.message }, 'file failed');
+    this.deps.logger.warn({ fileId: row.id, code: error.code, err: error }, 'file failed');
     if (failed) this.emit('file.failed', this.toView(failed));
   }
 

@@ -7,9 +7,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from 'fastify';
-import pino from 'pino';
 import type { Logger } from 'pino';
 import type { Ingest } from '../engine/ingest.js';
+import { createLogger } from '../logging.js';
 import { mediaIngestApi } from './app.js';
 import type { MediaIngestApiOptions } from './app.js';
 import type { AuthHook } from './auth.js';
@@ -71,7 +71,10 @@ const notFoundBody = (method: string, url: string): { error: string; code: 'not_
  */
 export function createServer(options: CreateServerOptions): FastifyInstance {
   const { ingest } = options;
-  const logger = options.logger === false ? undefined : (options.logger ?? pino({ level: ingest.config.logLevel }, pino.destination(2)));
+  const logger = options.logger === false ? undefined : (options.logger ?? createLogger({
+    level: ingest.config.logLevel,
+    secrets: [...(options.apiKeys ?? []), ...ingest.config.apiKeys, ...ingest.config.webhooks.map((w) => w.secret)],
+  }));
   const app = Fastify({
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     forceCloseConnections: 'idle',

@@ -408,6 +408,8 @@ export class Ingest extends EventEmitter {
       this.emit('file.completed', this.toView(row));
     } catch (thrown) {
       const error = isStorageFault(thrown) ? mapStorageError(thrown, 'the registry') : toIngestError(thrown);
+      // A refusal before the file exists: the caller sees its code and message; the log keeps the detail.
+      if (!row) logger.info({ code: error.code, err: error }, 'refused');
       if (!row) throw error;
       await this.settleFailure(row, error, signal);
       throw error;

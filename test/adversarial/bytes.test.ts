@@ -395,3 +395,43 @@ describe('minimum throughput (network.minBytesPerSecond over network.minSpeedWin
     }
   });
 });
+
+describe('TempDiskBudget (the accounting behind limits.maxTempBytes)', () => {
+  it('grants in order, never over the limit, grows length-less bodies in steps and frees on release', async () => {
+    const { TempDiskBudget } = await import('../../src/store/temp-disk-budget.js');
+    const budget = new TempDiskBudget(100);
+    const a = budget.tryReserve(60)!;
+    expect(budget.reserved).toBe(60);
+    expect(budget.tryReserve(50)).toBeUndefined();
+    expect(() => budget.tryReserve(101)).toThrow(expect.objectContaining({ code: 'disk_budget_exceeded' }));
+    const controller = new AbortController();
+    const order: string[] = [];
+    const b = budget.reserve(50, controller.signal).then((r) => (order.push('b'), r));
+    const c = budget.reserve(10, controller.signal).then((r) => (order.push('c'), r)); // would fit, but waits its turn
+    expect(budget.tryReserve(1)).toBeUndefined(); // nobody jumps the queue
+    a.release();
+    const [rb, rc] = await Promise.all([b, c]);
+    expect(order).toEqual(['b', 'c']);
+    expect(budget.reserved).toBe(60);
+    expect(() => rb.ensure(91)).toThrow(expect.objectContaining({ code: 'disk_budget_exceeded' }));
+    rb.ensure(55);
+    expect(budget.reserved).toBeLessThanOrEqual(100);
+    rb.release();
+    rb.release();
+    rc.release();
+    expect(budget.reserved).toBe(0);
+  });
+
+  it('a waiting reservation is dropped when its signal aborts', async () => {
+    const { TempDiskBudget } = await import('../../src/store/temp-disk-budget.js');
+    const budget = new TempDiskBudget(10);
+    const held = budget.tryReserve(10)!;
+    const controller = new AbortController();
+    const waiting = budget.reserve(5, controller.signal);
+    controller.abort(new Error('gone'));
+    await expect(waiting).rejects.toThrow('gone');
+    held.release();
+    expect(budget.reserved).toBe(0);
+    expect(budget.tryReserve(10)).toBeDefined();
+  });
+});

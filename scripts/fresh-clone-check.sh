@@ -37,8 +37,9 @@ expose() {
   shift
   mkdir -p "$dir"
   for tool in "$@"; do
-    real=$(command -v "$tool" 2>/dev/null) || continue
-    case "$real" in /*) ln -sf "$real" "$dir/$tool" ;; esac
+    # The executable, not a shell builtin (make runs simple commands such as printf without a shell).
+    real=$(type -P "$tool" 2>/dev/null) || continue
+    ln -sf "$real" "$dir/$tool"
   done
 }
 bare="$work/bin"
@@ -46,7 +47,7 @@ expose "$bare" node npm npx git sh bash dash env cat cp mv rm mkdir rmdir ln ls 
   xargs sort uniq head tail tr wc cut date dirname basename mktemp readlink realpath tee uname id sleep true false \
   test expr printf kill ps tar gzip
 toolchain="$work/toolchain"
-expose "$toolchain" make cc gcc c++ g++ ar as ld
+expose "$toolchain" make flock cc gcc c++ g++ ar as ld strip
 # python3 may be a pyenv shim, which needs pyenv on PATH: link the interpreter itself.
 if py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null); then ln -sf "$py" "$toolchain/python3"; fi
 

@@ -55,6 +55,7 @@ async function plugin(app: FastifyInstance, options: MediaIngestApiOptions): Pro
   }
   const allowed = accessRule(keys, auth);
   const streams = new EventStreams();
+  acceptSloppyJson(app);
 
   app.setErrorHandler((error, request, reply) => {
     const { status, body } = errorReply(error);
@@ -86,6 +87,34 @@ async function plugin(app: FastifyInstance, options: MediaIngestApiOptions): Pro
   const openapi = buildOpenApiDocument({ serverUrl: app.prefix || '/' });
   app.get('/openapi.json', async () => openapi);
   registerFileRoutes(app, ingest, streams, { heartbeatMs: options.heartbeatMs ?? 15_000, publicThumbnails: options.publicThumbnails === true });
+}
+
+/** RFC 8259: JSON exchanged between systems is UTF-8. `utf8` is a common misspelling of it. */
+const UTF8 = /^"?utf-?8"?$/i;
+
+/**
+ * JSON bodies the way clients actually send them: an empty (or blank) body with `Content-Type: application/json`
+ * — what an HTTP client with default JSON headers sends on DELETE or a body-less POST — is no body, not a 400
+ * (routes that need a body still say so); the media type matches in any case, with or without `charset=utf-8`;
+ * another charset is a 415. Everything else is Fastify's own strict parser (prototype-poisoning keys refused).
+ * Scoped to this plugin: the host's parsers are untouched.
+ */
+function acceptSloppyJson(app: FastifyInstance): void {
+  const strict = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const charset = /;\s*charset\s*=\s*([^;\s]+)/i.exec(request.headers['content-type'] ?? '')?.[1];
+    if (charset !== undefined && !UTF8.test(charset)) {
+      const error = Object.assign(new Error(`Unsupported charset ${JSON.stringify(charset)}: send JSON in UTF-8`), { statusCode: 415 });
+      done(error, undefined);
+      return;
+    }
+    if ((body as string).trim() === '') {
+      done(null, undefined);
+      return;
+    }
+    strict(request, body as string, done);
+  });
 }
 
 /**

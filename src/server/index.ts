@@ -75,6 +75,8 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
   const app = Fastify({
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     forceCloseConnections: 'idle',
+    // What sloppy clients send: `/v1/files/` and `//v1/files` are `/v1/files`.
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
     ...(logger ? { loggerInstance: logger as FastifyBaseLogger } : {}),
     // Errors raised before routing (a malformed URL, a bad header): the same {error, code} body.
     frameworkErrors: (error, _request, reply) => {

@@ -13,6 +13,7 @@ import { errorReply } from './http-errors.js';
 import { registerFileRoutes } from './file-routes.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { EventStreams } from './sse.js';
+import { ingestMetrics } from '../metrics/index.js';
 
 /** Options of {@link mediaIngestApi}. */
 export interface MediaIngestApiOptions extends FastifyPluginOptions {
@@ -39,6 +40,11 @@ export interface MediaIngestApiOptions extends FastifyPluginOptions {
   heartbeatMs?: number;
   /** Install the plugin's `{error, code}` 404 handler for its prefix (turn off if the host has one there). @default true */
   notFoundHandler?: boolean;
+  /**
+   * `GET /metrics` (Prometheus text, see src/metrics): `true` behind the same auth as the API, `'public'` without
+   * it, `false` not served. @default from the engine's config: `metricsEndpoint.enabled` / `.public`
+   */
+  metrics?: boolean | 'public';
 }
 
 /** Route config flag: no authentication (only `/healthz`). */
@@ -78,6 +84,15 @@ async function plugin(app: FastifyInstance, options: MediaIngestApiOptions): Pro
   app.addHook('preClose', async () => streams.endAll());
 
   app.get('/healthz', { config: { public: true } satisfies RouteConfig }, async () => ({ status: 'ok' }));
+  const metricsRoute = options.metrics ?? (ingest.config.metricsEndpoint?.enabled === false ? false : ingest.config.metricsEndpoint?.public ? 'public' : true);
+  if (metricsRoute !== false) {
+    // Attached now, so the counters count from the start, not from the first scrape.
+    const metrics = ingestMetrics(ingest);
+    app.get('/metrics', { config: { public: metricsRoute === 'public' } satisfies RouteConfig }, async (_request, reply) => {
+      const text = await metrics.text();
+      return reply.header('content-type', metrics.contentType).header('cache-control', 'no-store').send(text);
+    });
+  }
   // Engines without a publicBaseUrl give thumbnail URLs as paths: answer with absolute URLs for this request's origin.
   if (!ingest.config.publicBaseUrl) {
     app.addHook('preSerialization', async (request, _reply, payload) =>

@@ -48,6 +48,8 @@ export interface CreateServerOptions {
   heartbeatMs?: number;
   /** Serve thumbnail images without auth, see {@link MediaIngestApiOptions.publicThumbnails}. @default false */
   publicThumbnails?: boolean;
+  /** `GET /metrics`, see {@link MediaIngestApiOptions.metrics}. @default from `ingest.config.metricsEndpoint` */
+  metrics?: boolean | 'public';
 }
 
 /** A Node request handler serving the API, with its Fastify instance and lifecycle. */
@@ -92,6 +94,7 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
     ...(options.allowUnauthenticated ? { allowUnauthenticated: true } : {}),
     ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
     ...(options.publicThumbnails ? { publicThumbnails: true } : {}),
+    ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
     ...(prefix ? { prefix } : {}),
   });
   if (options.webhooks !== false) {

@@ -9,6 +9,8 @@ import { connectToFor, serveFile, startFixtureServer } from '../support/fixture-
 import type { FixtureServer } from '../support/fixture-server.js';
 import { ensureMedia, mediaPath } from '../support/media.js';
 import { startEngine } from '../support/engine.js';
+import { directHttp } from '../../plugins/direct-http/index.js';
+import type { SourcePlugin, TelemetryEvents } from '../../src/index.js';
 import { API_KEY, pollUntilTerminal, startApi, syncOk } from './support.js';
 import type { ApiHarness } from './support.js';
 
@@ -38,6 +40,7 @@ beforeAll(async () => {
   ensureMedia();
   fixtures = await startFixtureServer();
   fixtures.route('GET', '/clip.mov', (_req, res) => serveFile(res, mediaPath('sample.mov')));
+  fixtures.route('GET', '/tone.wav', (_req, res) => serveFile(res, mediaPath('sample.wav')));
   // 503 on the first request, then the file: one retry.
   fixtures.route('GET', '/flaky.mp3', (_req, res) => {
     if (flaky++ === 0) {
@@ -146,6 +149,34 @@ describe('metrics for library users', () => {
       expect(sample(text, 'media_ingest_files', { status: 'completed' })).toBe(1);
       // The caller's registry gets the engine's metrics only, not prom-client's process metrics.
       expect(text).not.toContain('process_cpu');
+    } finally {
+      await engine.close();
+    }
+  });
+});
+
+describe('telemetry attribution', () => {
+  it('credits each upstream exchange to the source plugin of its own run, also when the run waited in a queue', async () => {
+    const OTHER = 'other.example.test';
+    // A second source plugin (a direct link under another id) for one host.
+    const other: SourcePlugin = { ...directHttp(), id: 'other', matches: (url) => url.hostname === OTHER };
+    const engine = await startEngine({
+      connectTo: [connectToFor(fixtures, [HOST, OTHER])], plugins: [other, directHttp()], concurrency: { network: 1 },
+    });
+    const seen: Array<TelemetryEvents['upstream.response']> = [];
+    const depths: number[] = [];
+    engine.ingest.on('upstream.response', (event: TelemetryEvents['upstream.response']) => seen.push(event));
+    engine.ingest.on('file.processing', () => depths.push(engine.ingest.workload().network.queued));
+    try {
+      // One network slot: the second run starts from the first one's completion (another async context).
+      const files = await Promise.all([
+        engine.ingest.sync(`http://${OTHER}/clip.mov`, { wait: true }),
+        engine.ingest.sync(`http://${HOST}/tone.wav`, { wait: true }),
+      ]);
+      expect(files.map((f) => [f.source, f.status])).toEqual([['other', 'completed'], ['http', 'completed']]);
+      expect(seen.map((e) => `${e.source}:${e.status}`).sort()).toEqual(['http:200', 'other:200']);
+      expect(depths[0]).toBe(1);
+      expect(engine.ingest.workload()).toEqual({ network: { queued: 0, running: 0 }, cpu: { queued: 0, running: 0 }, files: 0 });
     } finally {
       await engine.close();
     }

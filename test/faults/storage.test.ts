@@ -3,7 +3,7 @@
 // suite, see test/support/optional.ts), plus an injected ENOSPC/EROFS through the store's file-system facade that
 // runs everywhere.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ContainerModule } from 'inversify';
@@ -42,14 +42,17 @@ const mountMissing = ((): string | null => {
   if (process.platform !== 'linux') return `tmpfs mounts need Linux (this is ${process.platform})`;
   const probe = mkdtempSync(path.join(os.tmpdir(), 'mi-mount-probe-'));
   try {
-    if (!mount(probe, 'size=64k')) return 'this process cannot mount a tmpfs (not root, or no CAP_SYS_ADMIN)';
+    if (!mount(probe, 'size=64k')) {
+      const onPath = (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir && existsSync(path.join(dir, 'mount')));
+      return onPath ? 'this process cannot mount a tmpfs (not root, or no CAP_SYS_ADMIN)' : 'the mount command is not on PATH';
+    }
     unmount(probe);
     return null;
   } finally {
     rmSync(probe, { recursive: true, force: true });
   }
 })();
-const CAN_MOUNT = requireOptional('storage faults on a real tmpfs', mountMissing, 'run as root on Linux, or in a container with --cap-add SYS_ADMIN');
+const CAN_MOUNT = requireOptional('storage faults on a real tmpfs', mountMissing, 'util-linux mount, as root on Linux or in a container with --cap-add SYS_ADMIN');
 
 beforeAll(async () => {
   ensureMedia();

@@ -14,6 +14,7 @@ import { registerFileRoutes } from './file-routes.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { EventStreams } from './sse.js';
 import { ingestMetrics } from '../metrics/index.js';
+import { registerConsole } from './console.js';
 
 /** Options of {@link mediaIngestApi}. */
 export interface MediaIngestApiOptions extends FastifyPluginOptions {
@@ -45,6 +46,11 @@ export interface MediaIngestApiOptions extends FastifyPluginOptions {
    * it, `false` not served. @default from the engine's config: `metricsEndpoint.enabled` / `.public`
    */
   metrics?: boolean | 'public';
+  /**
+   * Serve the web console at `<prefix>/console/` (static files, public; the data it shows needs the same key or
+   * auth hook as the API). @default true
+   */
+  console?: boolean;
 }
 
 /** Route config flag: no authentication (only `/healthz`). */
@@ -101,6 +107,7 @@ async function plugin(app: FastifyInstance, options: MediaIngestApiOptions): Pro
   }
   const openapi = buildOpenApiDocument({ serverUrl: app.prefix || '/' });
   app.get('/openapi.json', async () => openapi);
+  if (options.console !== false) registerConsole(app);
   registerFileRoutes(app, ingest, streams, { heartbeatMs: options.heartbeatMs ?? 15_000, publicThumbnails: options.publicThumbnails === true });
 }
 

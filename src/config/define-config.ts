@@ -140,6 +140,14 @@ export interface WebhookConfig {
   events?: string[];
 }
 
+/** The Prometheus endpoint of `serve` (`GET /metrics`, see src/metrics). */
+export interface MetricsConfig {
+  /** Serve `GET /metrics`. @default true */
+  enabled: boolean;
+  /** Serve it without the bearer key (e.g. for a scraper inside a private network). Env `MEDIA_INGEST_METRICS_PUBLIC`. @default false */
+  public: boolean;
+}
+
 /** The whole configuration; `pipeline.config.ts` exports a partial one through {@link defineConfig}. */
 export interface IngestConfig {
   /** Registry, blobs, thumbnails and temp files live here. Env `MEDIA_INGEST_DATA_DIR`. @default './.media-ingest' */
@@ -168,6 +176,8 @@ export interface IngestConfig {
   ytDlp: YtDlpConfig;
   /** pino level. Env `LOG_LEVEL`. @default 'info' */
   logLevel: string;
+  /** `GET /metrics` of the HTTP API (see {@link MetricsConfig}; the library option is `createIngest({ metrics })`). */
+  metricsEndpoint: MetricsConfig;
 }
 
 /** Deep-partial configuration as written by users. */

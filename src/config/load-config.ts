@@ -46,6 +46,7 @@ export function defaultConfig(): IngestConfig {
     webhooks: [],
     ytDlp: { enabled: true, binary: '', timeoutMs: 60_000, maxOutputBytes: 8 * 1024 * 1024 },
     logLevel: 'info',
+    metricsEndpoint: { enabled: true, public: false },
   };
 }
 
@@ -82,6 +83,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): IngestConfi
   const keys = list(env.MEDIA_INGEST_API_KEYS);
   if (keys) input.apiKeys = keys;
   if (env.LOG_LEVEL) input.logLevel = env.LOG_LEVEL;
+  if (env.MEDIA_INGEST_METRICS_PUBLIC !== undefined) {
+    input.metricsEndpoint = { public: ['1', 'true', 'yes'].includes(env.MEDIA_INGEST_METRICS_PUBLIC.toLowerCase()) };
+  }
   return input;
 }
 

@@ -19,6 +19,7 @@ export function defaultConfig(): IngestConfig {
     modules: [],
     limits: {
       maxBytes: 10 * 1024 ** 3,
+      maxTempBytes: 20 * 1024 ** 3,
       maxDurationSeconds: 4 * 3600,
       maxPixelDimension: 8192,
       maxStreams: 16,
@@ -29,6 +30,8 @@ export function defaultConfig(): IngestConfig {
       connectTimeoutMs: 10_000,
       idleTimeoutMs: 30_000,
       totalTimeoutMs: 3_600_000,
+      minBytesPerSecond: 1024,
+      minSpeedWindowMs: 30_000,
       maxRedirects: 10,
       allowPrivateNetworks: false,
       connectTo: [],
@@ -44,6 +47,7 @@ export function defaultConfig(): IngestConfig {
     webhooks: [],
     ytDlp: { enabled: true, binary: '', timeoutMs: 60_000, maxOutputBytes: 8 * 1024 * 1024 },
     logLevel: 'info',
+    metricsEndpoint: { enabled: true, public: false },
   };
 }
 
@@ -86,6 +90,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): IngestConfi
   if (env.LOG_LEVEL) input.logLevel = env.LOG_LEVEL;
   const cluster = clusterConfigFromEnv(env);
   if (cluster) input.cluster = cluster;
+  if (env.MEDIA_INGEST_METRICS_PUBLIC !== undefined) {
+    input.metricsEndpoint = { public: ['1', 'true', 'yes'].includes(env.MEDIA_INGEST_METRICS_PUBLIC.toLowerCase()) };
+  }
   return input;
 }
 

@@ -17,6 +17,7 @@ import type { Registry } from '../../src/ports/registry.js';
 import type { WorkQueue } from '../../src/ports/work-queue.js';
 import { clusterServices } from '../support/cluster-services.js';
 import { fileRow } from './contracts/file-row.js';
+import { deleteRedisKeys } from './support/redis-keys.js';
 
 const cluster = await clusterServices('cluster: ports module');
 
@@ -62,6 +63,7 @@ describe.skipIf(!cluster)('cluster ports module', () => {
       await blobs.deleteBlob(sha256);
     } finally {
       await loaded!.ports.close();
+      await deleteRedisKeys(cluster!.redisUrl, prefix);
       rmSync(dir, { recursive: true, force: true });
       const admin = new pg.Client({ connectionString: cluster!.postgresUrl });
       await admin.connect();
@@ -74,13 +76,14 @@ describe.skipIf(!cluster)('cluster ports module', () => {
     const config = await resolveConfig({
       configFile: path.resolve('test/support/empty.config.ts'),
       env: {},
-      overrides: { cluster: { ...cluster!, postgresSchema: 'mi_test_unfit', s3: { ...cluster!.s3, bucket: `missing-${randomUUID()}` } } },
+      overrides: { cluster: { ...cluster!, postgresSchema: 'mi_test_unfit', redisPrefix: 'test-unfit', s3: { ...cluster!.s3, bucket: `missing-${randomUUID()}` } } },
     });
     await expect(loadClusterModule(config)).rejects.toMatchObject({ code: 'storage_error', message: expect.stringContaining('checking bucket') });
     const admin = new pg.Client({ connectionString: cluster!.postgresUrl });
     await admin.connect();
     await admin.query('DROP SCHEMA IF EXISTS mi_test_unfit CASCADE');
     await admin.end();
+    await deleteRedisKeys(cluster!.redisUrl, 'test-unfit');
   });
 
   it('is not loaded without a cluster section', async () => {

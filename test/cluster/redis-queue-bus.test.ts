@@ -18,6 +18,7 @@ import { eventBusContract } from './contracts/event-bus-contract.js';
 import { spawnJsonChild } from './support/child-process.js';
 import type { JsonChild } from './support/child-process.js';
 import { startPrivateRedis } from './support/private-redis.js';
+import { deleteRedisKeys } from './support/redis-keys.js';
 
 const cluster = await clusterServices('cluster: BullMQ work queue and Redis event bus');
 const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'children/queue-worker-child.ts');
@@ -64,6 +65,7 @@ describe.skipIf(!cluster)('BullMQ work queue', () => {
   afterEach(async () => {
     for (const child of children.splice(0)) if (child.process.exitCode === null) child.process.kill('SIGKILL');
     await Promise.all(queues.splice(0).map((q) => q.close()));
+    if (prefix) await deleteRedisKeys(redisUrl, prefix);
   });
   // A fresh key prefix per test: no test sees another's jobs.
   const fresh = () => (prefix = `test-${randomUUID()}`);

@@ -232,12 +232,13 @@ ENDPOINT="http://127.0.0.1:$SWIFT_PORT"
 s3_bucket_request() {
   local method=$1 date signature
   date="$(LC_ALL=C date -u '+%a, %d %b %Y %H:%M:%S GMT')"
-  signature="$(printf '%s\n\n\n%s\n/%s' "$method" "$date" "$S3_BUCKET" | openssl dgst -sha1 -hmac "$S3_SECRET" -binary | base64)"
+  signature="$(STRING="$(printf '%s\n\n\n%s\n/%s' "$method" "$date" "$S3_BUCKET")" SECRET="$S3_SECRET" node -e \
+    'process.stdout.write(require("crypto").createHmac("sha1", process.env.SECRET).update(process.env.STRING).digest("base64"))')"
   local verb=(-X "$method"); [ "$method" = HEAD ] && verb=(--head)
   curl -s -o /dev/null -w '%{http_code}' --max-time 10 "${verb[@]}" \
     -H "Date: $date" -H "Authorization: AWS $S3_ACCESS_KEY:$signature" "$ENDPOINT/$S3_BUCKET"
 }
-command -v openssl >/dev/null || die "openssl is missing (apt-get install openssl)"
+command -v node >/dev/null && command -v curl >/dev/null || die "node and curl are needed to create the bucket"
 status="$(s3_bucket_request HEAD)"
 if [ "$status" != 200 ]; then
   status="$(s3_bucket_request PUT)"

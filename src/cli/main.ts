@@ -51,7 +51,7 @@ export async function openEngine(flags: GlobalFlags, extra: CreateIngestOptions 
 async function withEngine(
   flags: GlobalFlags,
   work: (ingest: Ingest) => Promise<{ output: unknown; exitCode?: number }>,
-  { recover = false }: { recover?: boolean } = {},
+  { recover = false, decodes = recover }: { recover?: boolean; decodes?: boolean } = {},
 ): Promise<void> {
   let ingest: Ingest | undefined;
   const onSignal = (): void => {
@@ -62,7 +62,7 @@ async function withEngine(
   try {
     // One-off commands do their one job: resuming a dead process's files is for `serve` and `batch` (and a
     // re-sync of such a file resumes it).
-    ingest = await openEngine(flags, { recover });
+    ingest = await openEngine(flags, { recover, checkDecoder: decodes });
     const { output, exitCode = 0 } = await work(ingest);
     printJson(output);
     process.exitCode = exitCode;
@@ -109,7 +109,7 @@ export function buildProgram(): Command {
         const metadata = parseMetadata(opts.metadata);
         const file = await ingest.sync(url, { ...(metadata ? { metadata } : {}), enableSegmentThumbnails: opts.segmentThumbnails, wait: opts.wait });
         return { output: file, exitCode: file.status === 'failed' ? 1 : 0 };
-      });
+      }, { decodes: true });
     });
 
   program.command('get <id>').description('print one file').action(async (id: string) => {

@@ -90,8 +90,8 @@ describe('probeMedia on generated media', () => {
 
   it('enforces the duration, pixel and stream limits', async () => {
     expect((await probeError(mediaPath('sample.mp4'), { maxDurationSeconds: 30 })).code).toBe('duration_too_long');
-    expect((await probeError(mediaPath('sample.mp4'), { maxPixelDimension: 300 })).code).toBe('unsupported_media_type');
-    expect((await probeError(mediaPath('sample.mp4'), { maxStreams: 1 })).code).toBe('media_corrupt');
+    expect((await probeError(mediaPath('sample.mp4'), { maxPixelDimension: 300 })).code).toBe('media_limits_exceeded');
+    expect((await probeError(mediaPath('sample.mp4'), { maxStreams: 1 })).code).toBe('media_limits_exceeded');
   });
 
   it('kills ffprobe at the deadline (timeout) and on abort (cancelled)', async () => {
@@ -184,9 +184,9 @@ describe('parseProbeOutput', () => {
   it('refuses huge dimensions, too many streams and no streams', () => {
     const format = { format_name: 'matroska,webm', duration: '10' };
     expect(() => parseProbeOutput({ format, streams: [{ ...video, width: 100_000, height: 100_000 }] }, limits))
-      .toThrow(expect.objectContaining({ code: 'unsupported_media_type' }));
+      .toThrow(expect.objectContaining({ code: 'media_limits_exceeded' }));
     expect(() => parseProbeOutput({ format, streams: Array(5).fill(video) }, limits))
-      .toThrow(expect.objectContaining({ code: 'media_corrupt' }));
+      .toThrow(expect.objectContaining({ code: 'media_limits_exceeded' }));
     expect(() => parseProbeOutput({ format, streams: [{ codec_type: 'data' }] }, limits))
       .toThrow(expect.objectContaining({ code: 'media_corrupt' }));
   });

@@ -27,7 +27,7 @@ export function printJson(value: unknown): void {
 }
 
 /** The config file the CLI uses: --config, MEDIA_INGEST_CONFIG, ./pipeline.config.ts of the cwd, the packaged one. */
-function configFileFor(flags: GlobalFlags): string | undefined {
+export function configFileFor(flags: GlobalFlags): string | undefined {
   if (flags.config) return flags.config;
   if (process.env.MEDIA_INGEST_CONFIG) return process.env.MEDIA_INGEST_CONFIG;
   const local = path.resolve('pipeline.config.ts');

@@ -90,7 +90,7 @@ export function limitedCommand(binary: string, args: string[], limits: ProcessLi
   };
 }
 
-const MEMORY_TEXT = /cannot allocate memory|out of memory|failed to map segment|std::bad_alloc|resource temporarily unavailable|max_alloc/i;
+const MEMORY_TEXT = /cannot allocate memory|out of memory|failed to map segment|std::bad_alloc|resource temporarily unavailable/i;
 
 /**
  * The error for a decoder that ended badly on its own (not killed by us). Exported for tests.
@@ -109,6 +109,9 @@ export function classifyDecoderExit(
   }
   if (signal === 'SIGXFSZ') {
     return new IngestError('media_limits_exceeded', `${tool} output grew past the limit of ${Math.round(limits.outputBytes / MiB)} MiB for this media`);
+  }
+  if (/exceeds max_streams/.test(stderr)) {
+    return new IngestError('media_limits_exceeded', 'the media declares more streams than the limit');
   }
   if (MEMORY_TEXT.test(stderr)) {
     return new IngestError('media_limits_exceeded', `${tool} needed more memory than the limit of ${memory} for this media`);

@@ -4,7 +4,7 @@
  *
  * Limits (util-linux `prlimit`, which sets them and then execs the decoder):
  * - address space (`RLIMIT_AS`): allocations past it fail with ENOMEM, which ffmpeg reports and exits on;
- * - CPU time (`RLIMIT_CPU`): SIGXCPU at the soft limit, SIGKILL one second later;
+ * - CPU time (`RLIMIT_CPU`, soft = hard): SIGKILL when it is used up;
  * - size of any file it writes (`RLIMIT_FSIZE`): SIGXFSZ;
  * - no core dumps (`RLIMIT_CORE` 0): a crash writes nothing into the working directory.
  * `MALLOC_ARENA_MAX=2` keeps glibc from reserving an address-space arena per thread, so the address-space limit
@@ -84,7 +84,8 @@ export function limitedCommand(binary: string, args: string[], limits: ProcessLi
   return {
     command: prlimit,
     args: [
-      `--as=${Math.floor(limits.memoryBytes)}`, `--cpu=${cpu}:${cpu + 1}`, `--fsize=${Math.floor(limits.outputBytes)}`,
+      // Soft = hard CPU limit: the kernel then sends SIGKILL (ffmpeg catches SIGXCPU and would exit like any error).
+      `--as=${Math.floor(limits.memoryBytes)}`, `--cpu=${cpu}:${cpu}`, `--fsize=${Math.floor(limits.outputBytes)}`,
       '--core=0', '--', binary, ...args,
     ],
   };

@@ -18,7 +18,7 @@ export { IngestError, isIngestError, ERROR_CODES } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export type { Ingest, SyncOptions, IngestEvent } from './engine/ingest.js';
 export type { ListPage } from './engine/file-queries.js';
-export type { IngestFile, IngestThumbnail, IngestSegment, FileProgress } from './engine/file-view.js';
+export type { IngestFile, IngestThumbnail, IngestSegment, FileProgress, FileStage } from './engine/file-view.js';
 export type * from './plugin-api.js';
 export { TOKENS } from './engine/container.js';
 

@@ -390,10 +390,12 @@ export class Ingest extends EventEmitter {
       row = registry.updateFile(fileId, {
         bytes: blob.bytes, content_sha256: blob.sha256, progress_received: blob.bytes, progress_total: blob.bytes, resume_state: null,
       })!;
+      this.emit('file.progress', this.toView(row)); // stage: probing
       // 3. Probe the local blob.
       crashPoint('probe');
       const probe = await this.queues.cpuWork(() => this.pipeline.probe(blob.path, signal), signal);
       row = registry.updateFile(fileId, { media_type: probe.mediaType, media_info: mediaInfoOf(probe) })!;
+      if (probe.mediaType === 'video') this.emit('file.progress', this.toView(row)); // stage: thumbnails
       // 4. Thumbnails for video.
       if (probe.mediaType === 'video') {
         const current = row;

@@ -10,6 +10,7 @@ export function directHttp(): SourcePlugin {
     id: 'http',
     description: 'Direct http(s) links to audio or video files',
     urlForms: ['https://example.com/path/video.mp4', 'http://example.com/audio.mp3?signed=...'],
+    catchAll: true,
     matches: (url) => url.protocol === 'http:' || url.protocol === 'https:',
     identify: (url) => {
       const canonical = normalizeUrl(url);

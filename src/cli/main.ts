@@ -11,6 +11,7 @@ import { createIngest } from '../index.js';
 import type { CreateIngestOptions } from '../index.js';
 import type { Ingest } from '../engine/ingest.js';
 import { IngestError, toIngestError } from '../errors.js';
+import { FILE_STATUSES } from '../ports/file-records.js';
 import { packagedConfigPath } from '../config/load-config.js';
 import { registerExtraCommands } from './extra-commands.js';
 
@@ -113,27 +114,27 @@ export function buildProgram(): Command {
     });
 
   program.command('get <id>').description('print one file').action(async (id: string) => {
-    await withEngine(flags(), async (ingest) => ({ output: ingest.get(id) }));
+    await withEngine(flags(), async (ingest) => ({ output: await ingest.get(id) }));
   });
 
   program
     .command('list')
     .description('list files')
-    .addOption(new Option('--status <status>', 'filter by status').choices(['pending', 'processing', 'completed', 'failed', 'not_applicable']))
+    .addOption(new Option('--status <status>', 'filter by status').choices([...FILE_STATUSES]))
     .option('--limit <n>', 'page size 1-100', '50')
     .option('--offset <n>', 'skip this many', '0')
     .action(async (opts: { status?: string; limit: string; offset: string }) => {
       await withEngine(flags(), async (ingest) => ({
-        output: ingest.list({ ...(opts.status ? { status: opts.status } : {}), limit: opts.limit, offset: opts.offset }),
+        output: await ingest.list({ ...(opts.status ? { status: opts.status } : {}), limit: opts.limit, offset: opts.offset }),
       }));
     });
 
   program.command('thumbnails <id>').description("list a file's thumbnails").action(async (id: string) => {
-    await withEngine(flags(), async (ingest) => ({ output: ingest.thumbnails(id, { limit: 100 }) }));
+    await withEngine(flags(), async (ingest) => ({ output: await ingest.thumbnails(id, { limit: 100 }) }));
   });
 
   program.command('segments <id>').description("list a file's segments").action(async (id: string) => {
-    await withEngine(flags(), async (ingest) => ({ output: ingest.segments(id, { limit: 100 }) }));
+    await withEngine(flags(), async (ingest) => ({ output: await ingest.segments(id, { limit: 100 }) }));
   });
 
   program.command('delete <id>').description('delete a file, its thumbnails and (if unshared) its blob').action(async (id: string) => {

@@ -1,4 +1,4 @@
-import type { FileRow, MediaInfo, SegmentRow, ThumbnailRow } from '../store/rows.js';
+import type { FileRow, MediaInfo, SegmentRow, ThumbnailRow } from '../ports/registry.js';
 
 /** The File object of the contract (Cloudglue `File` plus documented extras). */
 export interface IngestFile {

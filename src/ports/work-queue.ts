@@ -50,10 +50,10 @@ export interface WorkQueue {
   /** Registers the function that runs jobs; a node that only enqueues (an API node) never calls it. Once only. */
   process(handler: FileRunHandler): void;
   /**
-   * Queues a run. A job whose `jobId` is queued or running already is not queued twice (the call resolves).
-   * Resolves once the job is accepted, not when it ran: its progress arrives through the {@link EventBus}.
+   * Queues a run. Resolves true once the job is accepted (not when it ran: its progress arrives through the
+   * {@link EventBus}), false when a job with that `jobId` is queued or running already (it is not queued twice).
    */
-  enqueue(job: FileRunJob): Promise<void>;
+  enqueue(job: FileRunJob): Promise<boolean>;
   /**
    * Cancels a queued or running job. Resolves when this process knows the run settled (locally: its handler
    * returned), or once the cancellation was delivered (cluster). False when the job was not known.
@@ -66,6 +66,16 @@ export interface WorkQueue {
    * it must honour the signal itself.
    */
   withSlot<T>(request: SlotRequest, work: () => Promise<T>): Promise<T>;
+  /**
+   * Who this process is, as recorded in `FileRow.owner` of the files it claims (locally `host:pid`; in a cluster a
+   * worker id).
+   */
+  readonly owner: string;
+  /**
+   * True when `owner` (read from a row) is a live worker other than this process: its file is not orphaned and must
+   * not be restarted (locally: a live process on this host; in a cluster: a worker still holding the job's lock).
+   */
+  isLiveOwner(owner: string | null): Promise<boolean>;
   /** Resolves when no job is queued or running. */
   drain(): Promise<void>;
   /** Stops taking jobs, cancels every job in this process with `shutdown`, and resolves when they settled. */

@@ -3,11 +3,9 @@
  * usual string → number/boolean coercion); bodies are checked here without coercion, so `{"url": 5}` is a 400
  * rather than the URL "5". Everything past the shape checks is the engine's job (it throws IngestErrors).
  */
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { IngestError } from '../errors.js';
+import { FILE_STATUSES } from '../ports/file-records.js';
 import type { Ingest } from '../engine/ingest.js';
 import type { EventStreams } from './sse.js';
 
@@ -22,7 +20,7 @@ const listQuery = {
   type: 'object',
   properties: {
     ...page,
-    status: { type: 'string', enum: ['pending', 'processing', 'completed', 'failed', 'not_applicable'] },
+    status: { type: 'string', enum: [...FILE_STATUSES] },
     order: { type: 'string', enum: ['created_at', 'filename'] },
     sort: { type: 'string', enum: ['asc', 'desc'] },
     created_before: { type: 'string', minLength: 1 },
@@ -108,15 +106,19 @@ export function registerFileRoutes(app: FastifyInstance, ingest: Ingest, streams
     const notFound = (): IngestError => new IngestError('not_found', `No thumbnail image ${request.params.thumbnail_file}`);
     if (!match) throw notFound();
     const [, thumbnailId, extension] = match as unknown as [string, string, string];
-    const file = ingest.thumbnailImagePath(request.params.file_id, thumbnailId);
-    if (path.extname(file).slice(1).replace('jpeg', 'jpg') !== extension) throw notFound();
-    const info = await stat(file).catch(() => undefined);
-    if (!info?.isFile()) throw notFound();
+    const image = await ingest.thumbnailImage(request.params.file_id, thumbnailId);
+    if (image.format !== extension) {
+      image.body.destroy();
+      throw notFound();
+    }
     const etag = `"${thumbnailId}"`;
     reply.header('cache-control', IMMUTABLE).header('etag', etag);
-    if (request.headers['if-none-match'] === etag) return reply.code(304).send();
-    reply.header('content-type', IMAGE_TYPES[extension]!).header('content-length', info.size);
-    return reply.send(createReadStream(file));
+    if (request.headers['if-none-match'] === etag) {
+      image.body.destroy();
+      return reply.code(304).send();
+    }
+    reply.header('content-type', IMAGE_TYPES[extension]!).header('content-length', image.bytes);
+    return reply.send(image.body);
   });
 
   app.get<{ Params: Params; Querystring: { limit?: number; offset?: number } }>(
@@ -126,7 +128,7 @@ export function registerFileRoutes(app: FastifyInstance, ingest: Ingest, streams
   );
 
   app.get<{ Params: Params }>('/v1/files/:file_id/events', async (request, reply) => {
-    streams.stream(ingest, request.params.file_id, reply, heartbeatMs);
+    await streams.stream(ingest, request.params.file_id, reply, heartbeatMs);
     return reply;
   });
 }

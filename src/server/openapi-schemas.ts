@@ -5,6 +5,7 @@
  * schemas and Cloudglue's (with `tiktok` in `File.source` and our `source_metadata` variants as the only departures).
  */
 import { ERROR_CODES } from '../errors.js';
+import { FILE_STATUSES } from '../ports/file-records.js';
 
 type Schema = Record<string, unknown>;
 
@@ -148,7 +149,7 @@ export const COMPONENT_SCHEMAS: Record<string, Schema> = {
     required: ['error', 'code'],
     properties: { error: { type: 'string', description: 'Human-readable message' }, code: ref('ErrorCode') },
   },
-  FileStatus: { type: 'string', enum: ['pending', 'processing', 'completed', 'failed', 'not_applicable'] },
+  FileStatus: { type: 'string', enum: [...FILE_STATUSES] },
   File: {
     type: 'object',
     required: ['id', 'uri', 'status', 'bytes', 'created_at', 'updated_at', 'filename', 'metadata', 'source', 'source_metadata', 'url', 'canonical_url', 'content_sha256'],

@@ -21,7 +21,7 @@ let server: FixtureServer;
 let site: DropboxSite;
 let engine: TestEngine;
 
-const fileCount = (): number => engine.ingest.list({ limit: 100 }).total;
+const fileCount = async (): Promise<number> => (await engine.ingest.list({ limit: 100 })).total;
 const shareUrl = (share: { id: string; rlkey: string; name: string }, extra = ''): string =>
   `https://www.dropbox.com/scl/fi/${share.id}/${encodeURIComponent(share.name)}?rlkey=${share.rlkey}&dl=0${extra}`;
 
@@ -119,9 +119,9 @@ describe('Dropbox failures', () => {
     ['a link over its traffic limit (429)', shareUrl(DROPBOX_SHARES.traffic), 'upstream_blocked', /429|rate/i],
     ['a ZIP behind a .mp4 name', shareUrl(DROPBOX_SHARES.zip), 'unsupported_media_type', /ZIP/i],
   ])('%s → %s with no file', async (_name, url, code, message) => {
-    const before = fileCount();
+    const before = (await fileCount());
     await expect(engine.ingest.sync(url)).rejects.toMatchObject({ code, message: expect.stringMatching(message) });
-    expect(fileCount()).toBe(before);
+    expect((await fileCount())).toBe(before);
   });
 
   it.each([

@@ -19,7 +19,7 @@ let server: FixtureServer;
 let site: LoomSite;
 let engine: TestEngine;
 
-const fileCount = (): number => engine.ingest.list({ limit: 100 }).total;
+const fileCount = async (): Promise<number> => (await engine.ingest.list({ limit: 100 })).total;
 
 beforeAll(async () => {
   ensureMedia();
@@ -106,9 +106,9 @@ describe('Loom failures', () => {
     ['a password-protected video', LOOM_VIDEOS.password.id, 'source_forbidden', /password/],
     ['a deleted video', LOOM_VIDEOS.missing.id, 'source_not_found', /does not exist/],
   ])('%s → %s with no file, and no manifest is ever fetched', async (_name, id, code, message) => {
-    const before = fileCount();
+    const before = (await fileCount());
     await expect(engine.ingest.sync(`https://www.loom.com/share/${id}`)).rejects.toMatchObject({ code, message: expect.stringMatching(message) });
-    expect(fileCount()).toBe(before);
+    expect((await fileCount())).toBe(before);
     expect(site.manifestRequests()).toHaveLength(0);
     expect(site.cdnRequests()).toHaveLength(0);
   });
@@ -120,9 +120,9 @@ describe('Loom failures', () => {
       res.writeHead(200, { 'content-type': 'video/mp4' });
       res.end('#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nhttps://luna.loom.com/1080p/playlist.m3u8\n');
     }, { host: 'cdn.loom.com' });
-    const before = fileCount();
+    const before = (await fileCount());
     await expect(engine.ingest.sync(`https://www.loom.com/share/${id}`)).rejects.toMatchObject({ code: 'unsupported_media_type' });
-    expect(fileCount()).toBe(before);
+    expect((await fileCount())).toBe(before);
     expect(site.manifestRequests()).toHaveLength(0);
   });
 

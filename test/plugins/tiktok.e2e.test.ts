@@ -38,7 +38,7 @@ function cdnStatus(path: string, headers: Record<string, string> = {}, host = 'v
   });
 }
 
-const fileCount = (): number => engine.ingest.list({ limit: 100 }).total;
+const fileCount = async (): Promise<number> => (await engine.ingest.list({ limit: 100 })).total;
 
 beforeAll(async () => {
   ensureMedia();
@@ -145,10 +145,10 @@ describe('TikTok URL forms', () => {
     ['a short link chaining to another short link', 'https://vm.tiktok.com/ZMchain01/'],
   ])('a %s short link expands to the long form: same file, and it becomes an alias', async (_name, short) => {
     const first = await engine.ingest.sync(LONG, { wait: true });
-    const before = fileCount();
+    const before = (await fileCount());
     const viaShort = await engine.ingest.sync(short, { wait: true });
     expect(viaShort.id).toBe(first.id);
-    expect(fileCount()).toBe(before);
+    expect((await fileCount())).toBe(before);
     expect(server.requests.some((r) => r.host === 'vm.tiktok.com' || r.host === 'vt.tiktok.com' || r.path.startsWith('/t/'))).toBe(true);
     server.clearRequests();
     const alias = await engine.ingest.sync(short);
@@ -166,10 +166,10 @@ describe('TikTok failures', () => {
     ['page answering 403', `https://www.tiktok.com/@someone/video/${TIKTOK_PAGE_403_ID}`, 'upstream_blocked'],
     ['dead short link (redirects home)', 'https://vm.tiktok.com/ZMdead123/', 'source_not_found'],
   ])('%s → %s with no file', async (_name, url, code) => {
-    const before = fileCount();
+    const before = (await fileCount());
     const mediaRequests = site.cdn.length;
     await expect(engine.ingest.sync(url)).rejects.toMatchObject({ code });
-    expect(fileCount()).toBe(before);
+    expect((await fileCount())).toBe(before);
     expect(site.cdn).toHaveLength(mediaRequests);
   });
 

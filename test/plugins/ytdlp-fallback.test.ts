@@ -91,7 +91,7 @@ describe.skipIf(skip)('yt-dlp fallback (real yt-dlp binary)', () => {
     const { id, code } = TIKTOK_STATUS_PAGES.challenge;
     await expect(engine.ingest.sync(`https://www.tiktok.com/@/video/${id}`)).rejects.toMatchObject({ code });
     expect(site.pageRequests(id)).toBe(2);
-    expect(engine.ingest.list({ limit: 100 }).data.some((f) => f.canonical_url?.endsWith(id))).toBe(false);
+    expect((await engine.ingest.list({ limit: 100 })).data.some((f) => f.canonical_url?.endsWith(id))).toBe(false);
   });
 
   it('drives the generic extractor through the proxy: CONNECT for https, absolute-form for http', async () => {

@@ -112,7 +112,7 @@ describe('server shutdown', () => {
     await own.engine.ingest.close();
     // The engine checkpointed the in-flight file back to pending; a restart would resume it.
     const reopened = await startEngine({ dataDir: own.engine.dataDir, recover: false });
-    expect(reopened.ingest.get(synced.id as string).status).toBe('pending');
+    expect((await reopened.ingest.get(synced.id as string)).status).toBe('pending');
     await reopened.close();
   });
 });

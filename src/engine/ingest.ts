@@ -75,9 +75,9 @@ export class Ingest extends EventEmitter {
    * (see {@link Ingest.recover}). Called once by `createIngest`.
    */
   async start(options: { recover: boolean }): Promise<void> {
-    await this.registry.open();
-    await this.blobs.init();
     await this.spool.init();
+    await this.blobs.init();
+    await this.registry.open();
     this.worker.start();
     if (options.recover) await this.recover();
   }

@@ -72,7 +72,7 @@ describe('cancellation', () => {
     await withEngine({}, async (engine) => {
       closedResponses.length = 0;
       const file = await engine.ingest.sync(`http://${HOST}/slow.mp4`);
-      await waitUntil(() => ((await engine.ingest.get(file.id)).progress?.bytes_received ?? 0) > 100_000, 10_000, 'download progress');
+      await waitUntil(async () => ((await engine.ingest.get(file.id)).progress?.bytes_received ?? 0) > 100_000, 10_000, 'download progress');
       const started = Date.now();
       await engine.ingest.delete(file.id);
       await waitUntil(() => closedResponses.length === 1, 2000, 'the server to see the connection close');
@@ -89,7 +89,7 @@ describe('cancellation', () => {
     server.clearRequests();
     const first = await startEngine({ dataDir, connectTo: [connectToFor(server, [HOST])] });
     const file = await first.ingest.sync(`http://${HOST}/close.mp4`);
-    await waitUntil(() => ((await first.ingest.get(file.id)).progress?.bytes_received ?? 0) > 1_000_000, 10_000, 'download progress');
+    await waitUntil(async () => ((await first.ingest.get(file.id)).progress?.bytes_received ?? 0) > 1_000_000, 10_000, 'download progress');
     await first.ingest.close();
     await waitUntil(() => closedResponses.length === 1, 2000, 'the server to see the connection close');
     const part = path.join(dataDir, 'tmp', `${file.id}.part`);

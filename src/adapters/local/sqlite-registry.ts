@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { IngestError } from '../../errors.js';
@@ -46,6 +48,7 @@ export class SqliteRegistry implements Registry {
   open(): Promise<void> {
     return storage(() => {
       if (this.db) return;
+      mkdirSync(path.dirname(this.file), { recursive: true });
       const db = new Database(this.file);
       try {
         db.pragma('journal_mode = WAL');

@@ -183,3 +183,8 @@ export type BodyStream = Readable;
 export { normalizeUrl } from './url/normalize.js';
 /** Display-name helpers: sanitise a remote filename, or take it from a URL's last path segment. */
 export { sanitizeFilename, filenameFromUrl } from './stages/filename.js';
+/** The plugin kit: hosts, Retry-After, status → error, cancellation, display names (see src/plugin-kit.ts). */
+export {
+  hostOf, hostIs, hostIsOrUnder, isWebUrl, parseRetryAfter, errorForStatus, cancelledBy, sanitizeTitle, titleFilename,
+} from './plugin-kit.js';
+export type { StatusContext } from './plugin-kit.js';

@@ -21,7 +21,6 @@ export {
   parseGetVideoSsr,
   parseLoomOembed,
   parseLoomUrlAnswer,
-  sanitizeTitle,
 } from './adapter.js';
 export { fetchLoomMetadata, resolveLoom } from './resolve.js';
 export type { LoomLink } from './urls.js';

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { IngestError, isIngestError, toIngestError } from '../errors.js';
+import { IngestError, toIngestError } from '../errors.js';
+import { cancelledBy } from '../plugin-kit.js';
 import type { SourcePlugin } from '../plugin-api.js';
 import type { FileEventPayload, FileEventType } from '../ports/event-bus.js';
 import type { FilePatch, FileRow, RunToken } from '../ports/registry.js';
@@ -16,8 +17,6 @@ import { newFileRow, sourceMetadataOf } from './file-rows.js';
 import { mediaInfoOf } from './media-stages.js';
 import type { RunServices } from './run-worker.js';
 import type { PreparedSource, RunRecord, TransferRun } from './transfer.js';
-
-const SHUTDOWN = (): IngestError => new IngestError('cancelled', 'The engine was closed while the file was in flight');
 
 /**
  * One run of one file: it owns the row, the run token, the logger, the retry budget and the abort signal, runs the
@@ -270,6 +269,6 @@ export class FileRun implements RunRecord {
   }
 
   private throwIfAborted(): void {
-    if (this.signal.aborted) throw isIngestError(this.signal.reason) ? this.signal.reason : SHUTDOWN();
+    if (this.signal.aborted) throw cancelledBy(this.signal, 'The file run');
   }
 }

@@ -19,8 +19,8 @@ import {
   parseLoomOembed,
   parseLoomUrl,
   parseLoomUrlAnswer,
-  sanitizeTitle,
 } from '../../plugins/loom/index.js';
+import { sanitizeTitle } from '../../src/plugin-api.js';
 import type { LoomUrlAnswer } from '../../plugins/loom/index.js';
 
 const raw = (name: string): Buffer => readFileSync(new URL(`../../fixtures/loom/${name}`, import.meta.url));

@@ -185,6 +185,6 @@ export { normalizeUrl } from './url/normalize.js';
 export { sanitizeFilename, filenameFromUrl } from './stages/filename.js';
 /** The plugin kit: hosts, Retry-After, status → error, cancellation, display names (see src/plugin-kit.ts). */
 export {
-  hostOf, hostIs, hostIsOrUnder, isWebUrl, parseRetryAfter, errorForStatus, cancelledBy, sanitizeTitle, titleFilename,
+  hostOf, hostIs, hostIsOrUnder, isWebUrl, parseRetryAfter, errorForStatus, cancelledBy, sanitizeTitle, titleFilename, nullableSchema,
 } from './plugin-kit.js';
 export type { StatusContext } from './plugin-kit.js';

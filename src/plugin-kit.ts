@@ -77,3 +77,8 @@ export function titleFilename(title: string | null | undefined, fallback: string
   const base = sanitizeTitle(title) || fallback;
   return `${base}.${extension && /^[a-z0-9]{1,5}$/i.test(extension) ? extension : 'mp4'}`;
 }
+
+/** An OpenAPI 3.0 schema of a nullable value, for a plugin's `sourceMetadataSchema`. */
+export function nullableSchema(type: string, description?: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { type, nullable: true, ...(description ? { description } : {}), ...extra };
+}

@@ -130,6 +130,11 @@ export class Ingest extends EventEmitter {
     return this.router.plugins.map((p) => ({ id: p.id, description: p.description, url_forms: p.urlForms }));
   }
 
+  /** Each registered plugin's id and declared `source_metadata` schema (the server's OpenAPI document uses them). */
+  documentedSources(): Array<{ id: string; sourceMetadataSchema?: Record<string, unknown> }> {
+    return this.router.plugins.map((p) => ({ id: p.id, ...(p.sourceMetadataSchema ? { sourceMetadataSchema: p.sourceMetadataSchema } : {}) }));
+  }
+
   /**
    * The start-up pass (see {@link planRecovery}): files a dead process left `pending`/`processing` run again
    * (resuming their partial download when it is still valid), completed files that lost their blob or thumbnails

@@ -83,7 +83,7 @@ async function plugin(app: FastifyInstance, options: MediaIngestApiOptions): Pro
       absolutizeThumbnailUrls(payload, `${request.protocol}://${request.headers.host ?? 'localhost'}${app.prefix}`),
     );
   }
-  const openapi = buildOpenApiDocument({ serverUrl: app.prefix || '/' });
+  const openapi = buildOpenApiDocument({ serverUrl: app.prefix || '/', sources: ingest.documentedSources() });
   app.get('/openapi.json', async () => openapi);
   registerFileRoutes(app, ingest, streams, { heartbeatMs: options.heartbeatMs ?? 15_000, publicThumbnails: options.publicThumbnails === true });
 }

@@ -3,7 +3,8 @@
  * under `/v1`, plus media-ingest's extras (thumbnail images, Server-Sent Events, health). Built in code so the
  * server never reads the reference spec at run time.
  */
-import { COMPONENT_SCHEMAS } from './openapi-schemas.js';
+import { componentSchemas } from './openapi-schemas.js';
+import type { DocumentedSource } from './openapi-schemas.js';
 
 type Json = Record<string, unknown>;
 
@@ -135,6 +136,8 @@ export interface OpenApiOptions {
   serverUrl?: string;
   /** `info.version`. @default '0.1.0' */
   version?: string;
+  /** The registered source plugins: each one's declared `source_metadata` schema is documented. @default [] */
+  sources?: readonly DocumentedSource[];
 }
 
 /** Builds the OpenAPI 3.0 document of the media-ingest HTTP API. Returns a fresh object each call. */
@@ -160,7 +163,7 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): Json {
     components: {
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'One of MEDIA_INGEST_API_KEYS' } },
       responses,
-      schemas: COMPONENT_SCHEMAS,
+      schemas: componentSchemas(options.sources ?? []),
     },
   });
 }

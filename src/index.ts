@@ -18,7 +18,7 @@ export type { ListPage, ThumbnailImage } from './engine/file-queries.js';
 export type * from './ports/index.js';
 export { PORTS, FILE_STATUSES, TERMINAL_STATUSES } from './ports/index.js';
 export { localPortsModule } from './adapters/local/local.module.js';
-export type { IngestFile, IngestThumbnail, IngestSegment, FileProgress } from './engine/file-view.js';
+export type { IngestFile, IngestThumbnail, IngestSegment, FileProgress, FileStage } from './engine/file-view.js';
 export type * from './plugin-api.js';
 export { TOKENS } from './engine/container.js';
 

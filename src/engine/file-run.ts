@@ -151,6 +151,7 @@ export class FileRun implements RunRecord {
     await this.update({
       bytes: stored.bytes, content_sha256: stored.sha256, progress_received: stored.bytes, progress_total: stored.bytes, resume_state: null,
     });
+    await this.publish('file.progress', this.row!); // stage: probing
     const local = await this.s.outputs.local(this.row!.id, stored.sha256);
     if (!local) throw new IngestError('storage_error', `The blob ${stored.sha256} vanished right after it was stored`);
     return local;
@@ -159,7 +160,8 @@ export class FileRun implements RunRecord {
   private async probe(blob: LocalBlob): Promise<ProbeResult> {
     crashPoint('probe');
     const probe = await this.s.probe.run(blob.path, this.signal);
-    await this.update({ media_type: probe.mediaType, media_info: mediaInfoOf(probe) });
+    const row = await this.update({ media_type: probe.mediaType, media_info: mediaInfoOf(probe) });
+    if (probe.mediaType === 'video') await this.publish('file.progress', row); // stage: thumbnails
     return probe;
   }
 

@@ -28,6 +28,11 @@ export interface IngestFile {
  * are extras of the extra: they make retries visible while they happen.
  */
 export interface FileProgress {
+  /**
+   * What the run is doing: `resolving` (opening the source), `downloading`, `probing` (reading the stored media),
+   * `thumbnails` (extracting images). Derived from the row, so every reader (events, GET, another process) agrees.
+   */
+  stage?: FileStage;
   bytes_received: number;
   bytes_total: number | null;
   /** The attempt in progress (1 for the first request; every retry or resume of the body adds one). */
@@ -36,6 +41,16 @@ export interface FileProgress {
   retries?: number;
   /** The last failure that was retried (present once a retry happened). */
   last_retry_error?: { code: string; message: string };
+}
+
+/** The stages a pending/processing file shows in `progress.stage`. */
+export type FileStage = 'resolving' | 'downloading' | 'probing' | 'thumbnails';
+
+/** The stage of an in-flight row: stored media info means thumbnails, a stored digest means probing. */
+export function stageOf(row: Pick<FileRow, 'status' | 'content_sha256' | 'media_info'>): FileStage {
+  if (row.status === 'pending') return 'resolving';
+  if (row.media_info) return 'thumbnails';
+  return row.content_sha256 ? 'probing' : 'downloading';
 }
 
 /** A Cloudglue `Thumbnail`. */
@@ -100,7 +115,7 @@ export function toFileView(row: FileRow, options: ViewOptions, defaultThumbnail?
   if (defaultThumbnail) file.thumbnail_url = thumbnailUrl(options, defaultThumbnail);
   if (row.status === 'failed' && row.error_code) file.error = { code: row.error_code, message: row.error_message ?? row.error_code };
   if ((row.status === 'processing' || row.status === 'pending') && row.progress_received !== null) {
-    const progress: FileProgress = { bytes_received: row.progress_received, bytes_total: row.progress_total };
+    const progress: FileProgress = { stage: stageOf(row), bytes_received: row.progress_received, bytes_total: row.progress_total };
     if (row.attempt !== null && row.attempt !== undefined) progress.attempt = row.attempt;
     if (row.retries !== null && row.retries !== undefined) progress.retries = row.retries;
     if (row.retry_error_code) progress.last_retry_error = { code: row.retry_error_code, message: row.retry_error_message ?? row.retry_error_code };

@@ -13,6 +13,7 @@ import { errorReply } from './http-errors.js';
 import { registerFileRoutes } from './file-routes.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { EventStreams } from './sse.js';
+import { registerConsole } from './console.js';
 
 /** Options of {@link mediaIngestApi}. */
 export interface MediaIngestApiOptions extends FastifyPluginOptions {
@@ -39,6 +40,11 @@ export interface MediaIngestApiOptions extends FastifyPluginOptions {
   heartbeatMs?: number;
   /** Install the plugin's `{error, code}` 404 handler for its prefix (turn off if the host has one there). @default true */
   notFoundHandler?: boolean;
+  /**
+   * Serve the web console at `<prefix>/console/` (static files, public; the data it shows needs the same key or
+   * auth hook as the API). @default true
+   */
+  console?: boolean;
 }
 
 /** Route config flag: no authentication (only `/healthz`). */
@@ -85,6 +91,7 @@ async function plugin(app: FastifyInstance, options: MediaIngestApiOptions): Pro
   }
   const openapi = buildOpenApiDocument({ serverUrl: app.prefix || '/', sources: ingest.documentedSources() });
   app.get('/openapi.json', async () => openapi);
+  if (options.console !== false) registerConsole(app);
   registerFileRoutes(app, ingest, streams, { heartbeatMs: options.heartbeatMs ?? 15_000, publicThumbnails: options.publicThumbnails === true });
 }
 

@@ -48,6 +48,8 @@ export interface CreateServerOptions {
   heartbeatMs?: number;
   /** Serve thumbnail images without auth, see {@link MediaIngestApiOptions.publicThumbnails}. @default false */
   publicThumbnails?: boolean;
+  /** Serve the web console at `<prefix>/console/`, see {@link MediaIngestApiOptions.console}. @default true */
+  console?: boolean;
 }
 
 /** A Node request handler serving the API, with its Fastify instance and lifecycle. */
@@ -90,6 +92,7 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
     ...(options.allowUnauthenticated ? { allowUnauthenticated: true } : {}),
     ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
     ...(options.publicThumbnails ? { publicThumbnails: true } : {}),
+    ...(options.console === false ? { console: false } : {}),
     ...(prefix ? { prefix } : {}),
   });
   if (options.webhooks !== false) {

@@ -135,7 +135,11 @@ const COMPONENT_SCHEMAS: Record<string, Schema> = {
         type: 'object',
         description: 'Download progress (status pending/processing only)',
         required: ['bytes_received', 'bytes_total'],
-        properties: { bytes_received: { type: 'integer' }, bytes_total: nullable('integer', 'Null when the size is unknown') },
+        properties: {
+          stage: { type: 'string', enum: ['resolving', 'downloading', 'probing', 'thumbnails'], description: 'What the run is doing' },
+          bytes_received: { type: 'integer' },
+          bytes_total: nullable('integer', 'Null when the size is unknown'),
+        },
       },
     },
   },

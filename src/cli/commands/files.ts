@@ -5,6 +5,7 @@
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import { FILE_STATUSES } from '../../ports/file-records.js';
+import { PROGRESS_CHOICES, progressMode, syncWithProgress } from '../progress/index.js';
 import { parseMetadata, withEngine } from '../shared.js';
 import type { GlobalFlags } from '../shared.js';
 
@@ -16,10 +17,15 @@ export function registerFileCommands(program: Command, flags: () => GlobalFlags)
     .option('--metadata <json>', 'JSON object stored with a new file')
     .option('--no-segment-thumbnails', 'only the default thumbnail')
     .option('--no-wait', 'return as soon as the download has started')
-    .action(async (url: string, opts: { metadata?: string; segmentThumbnails: boolean; wait: boolean }) => {
+    .addOption(new Option('--progress <mode>', 'progress on stderr while waiting: auto (a live line on a TTY), line, plain, json (JSON lines), none').choices(PROGRESS_CHOICES).default('auto'))
+    .option('-q, --quiet', 'no progress on stderr')
+    .action(async (url: string, opts: { metadata?: string; segmentThumbnails: boolean; wait: boolean; progress: string; quiet?: boolean }) => {
       await withEngine(flags(), async (ingest) => {
         const metadata = parseMetadata(opts.metadata);
-        const file = await ingest.sync(url, { ...(metadata ? { metadata } : {}), enableSegmentThumbnails: opts.segmentThumbnails, wait: opts.wait });
+        const file = await syncWithProgress(ingest, url, {
+          ...(metadata ? { metadata } : {}), enableSegmentThumbnails: opts.segmentThumbnails, wait: opts.wait,
+          progress: { mode: progressMode(opts, process.stderr.isTTY === true) },
+        });
         return { output: file, exitCode: file.status === 'failed' ? 1 : 0 };
       });
     });

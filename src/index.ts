@@ -14,7 +14,7 @@ export type { IngestConfig, IngestConfigInput, LimitsConfig, NetworkConfig, Retr
 export { IngestError, isIngestError, ERROR_CODES } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export type { Ingest, SyncOptions, IngestEvent } from './engine/ingest.js';
-export type { ListPage, ThumbnailImage } from './engine/file-queries.js';
+export type { ListPage, ThumbnailImage, ViewContext } from './engine/file-queries.js';
 export type * from './ports/index.js';
 export { PORTS, FILE_STATUSES, TERMINAL_STATUSES } from './ports/index.js';
 export { localPortsModule } from './adapters/local/local.module.js';

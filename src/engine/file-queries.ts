@@ -18,6 +18,12 @@ export interface ListPage<T> {
   offset: number;
 }
 
+/** How a caller wants URLs in views: a server passes its request's origin (and mount prefix). */
+export interface ViewContext {
+  /** Base of thumbnail URLs. @default config.publicBaseUrl ('' gives `/v1/files/...` paths) */
+  baseUrl?: string;
+}
+
 /** A thumbnail image opened for a server to send. */
 export interface ThumbnailImage extends OpenedObject {
   format: 'jpg' | 'webp';
@@ -36,9 +42,14 @@ export class FileViews {
   }
 
   /** The File view of a row (with its default thumbnail's URL for videos). */
-  async file(row: FileRow): Promise<IngestFile> {
+  async file(row: FileRow, context: ViewContext = {}): Promise<IngestFile> {
     const thumbnail = row.media_type === 'video' ? (await this.registry.thumbnails(row.id)).find((t) => t.is_default) : undefined;
-    return toFileView(row, this.options, thumbnail);
+    return toFileView(row, this.with(context), thumbnail);
+  }
+
+  /** The view options for a caller: its base URL, when it gives one, else the configured one. */
+  with(context: ViewContext): ViewOptions {
+    return context.baseUrl === undefined ? this.options : { ...this.options, publicBaseUrl: context.baseUrl };
   }
 }
 
@@ -57,36 +68,36 @@ export class FileQueries {
     return row;
   }
 
-  async get(id: string): Promise<IngestFile> {
-    return this.views.file(await this.requireRow(id));
+  async get(id: string, context: ViewContext = {}): Promise<IngestFile> {
+    return this.views.file(await this.requireRow(id), context);
   }
 
-  async list(query: ListQueryInput = {}): Promise<ListPage<IngestFile>> {
+  async list(query: ListQueryInput = {}, context: ViewContext = {}): Promise<ListPage<IngestFile>> {
     const q = validateListQuery(query);
     const { rows, total } = await this.registry.listFiles(q);
-    const data = await Promise.all(rows.map((r) => this.views.file(r)));
+    const data = await Promise.all(rows.map((r) => this.views.file(r, context)));
     return { object: 'list', data, total, limit: q.limit, offset: q.offset };
   }
 
-  async thumbnails(id: string, query: ThumbnailQueryInput = {}): Promise<ListPage<IngestThumbnail>> {
+  async thumbnails(id: string, query: ThumbnailQueryInput = {}, context: ViewContext = {}): Promise<ListPage<IngestThumbnail>> {
     await this.requireRow(id);
     const page = validatePage(query);
     const types = query.type ? String(query.type).split(',').map((t) => t.trim()) : undefined;
     let rows = await this.registry.thumbnails(id);
     if (types) rows = rows.filter((r) => types.includes(r.type));
     if (query.isDefault !== undefined) rows = rows.filter((r) => r.is_default === query.isDefault);
-    const data = rows.slice(page.offset, page.offset + page.limit).map((r) => toThumbnailView(r, this.views.options));
+    const data = rows.slice(page.offset, page.offset + page.limit).map((r) => toThumbnailView(r, this.views.with(context)));
     return { object: 'list', data, total: rows.length, limit: page.limit, offset: page.offset };
   }
 
-  async segments(id: string, query: PageInput = {}): Promise<ListPage<IngestSegment>> {
+  async segments(id: string, query: PageInput = {}, context: ViewContext = {}): Promise<ListPage<IngestSegment>> {
     await this.requireRow(id);
     const page = validatePage(query);
     const rows = await this.registry.segments(id);
     const thumbs = new Map((await this.registry.thumbnails(id)).map((t) => [t.id, t]));
     const data = rows
       .slice(page.offset, page.offset + page.limit)
-      .map((s) => toSegmentView(s, s.thumbnail_id ? thumbs.get(s.thumbnail_id) : undefined, this.views.options));
+      .map((s) => toSegmentView(s, s.thumbnail_id ? thumbs.get(s.thumbnail_id) : undefined, this.views.with(context)));
     return { object: 'list', data, total: rows.length, limit: page.limit, offset: page.offset };
   }
 

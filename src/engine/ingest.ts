@@ -14,7 +14,7 @@ import { FileCommands } from './file-commands.js';
 import type { SyncOptions } from './file-commands.js';
 import type { FileOutputs } from './file-outputs.js';
 import { FileQueries } from './file-queries.js';
-import type { FileViews, ListPage, ThumbnailImage } from './file-queries.js';
+import type { FileViews, ListPage, ThumbnailImage, ViewContext } from './file-queries.js';
 import type { IngestFile, IngestSegment, IngestThumbnail } from './file-view.js';
 import type { PluginRouter } from './plugin-router.js';
 import { planRecovery } from './recovery.js';
@@ -83,10 +83,11 @@ export class Ingest extends EventEmitter {
   }
 
   /** Validates, dedupes and starts a URL; returns once the media response is open (or the file exists). */
-  async sync(rawUrl: string, options: SyncOptions = {}): Promise<IngestFile> {
+  async sync(rawUrl: string, options: SyncOptions & ViewContext = {}): Promise<IngestFile> {
     this.assertOpen();
     const file = await this.commands.sync(rawUrl, options);
-    return options.wait ? this.waitFor(file.id) : file;
+    if (options.wait) return this.waitFor(file.id);
+    return options.baseUrl === undefined ? file : this.queries.get(file.id, options);
   }
 
   /** Resolves with the file once it is in a terminal status. */
@@ -95,20 +96,21 @@ export class Ingest extends EventEmitter {
     return this.waiters.waitFor(id);
   }
 
-  get(id: string): Promise<IngestFile> {
-    return this.queries.get(id);
+  /** One file. `context.baseUrl` makes thumbnail URLs absolute for a server's origin (default `config.publicBaseUrl`). */
+  get(id: string, context: ViewContext = {}): Promise<IngestFile> {
+    return this.queries.get(id, context);
   }
 
-  list(query: ListQueryInput = {}): Promise<ListPage<IngestFile>> {
-    return this.queries.list(query);
+  list(query: ListQueryInput = {}, context: ViewContext = {}): Promise<ListPage<IngestFile>> {
+    return this.queries.list(query, context);
   }
 
-  thumbnails(id: string, query: ThumbnailQueryInput = {}): Promise<ListPage<IngestThumbnail>> {
-    return this.queries.thumbnails(id, query);
+  thumbnails(id: string, query: ThumbnailQueryInput = {}, context: ViewContext = {}): Promise<ListPage<IngestThumbnail>> {
+    return this.queries.thumbnails(id, query, context);
   }
 
-  segments(id: string, query: PageInput = {}): Promise<ListPage<IngestSegment>> {
-    return this.queries.segments(id, query);
+  segments(id: string, query: PageInput = {}, context: ViewContext = {}): Promise<ListPage<IngestSegment>> {
+    return this.queries.segments(id, query, context);
   }
 
   /** A thumbnail image opened from the blob store, for servers. */
@@ -116,8 +118,9 @@ export class Ingest extends EventEmitter {
     return this.queries.thumbnailImage(fileId, thumbnailId);
   }
 
-  update(id: string, changes: { metadata?: unknown; filename?: unknown }): Promise<IngestFile> {
-    return this.commands.update(id, changes);
+  async update(id: string, changes: { metadata?: unknown; filename?: unknown }, context: ViewContext = {}): Promise<IngestFile> {
+    const file = await this.commands.update(id, changes);
+    return context.baseUrl === undefined ? file : this.queries.get(id, context);
   }
 
   /** Deletes a file, cancelling its work; the blob goes when no other file references it. */

@@ -83,12 +83,6 @@ async function plugin(app: FastifyInstance, options: MediaIngestApiOptions): Pro
   app.addHook('preClose', async () => streams.endAll());
 
   app.get('/healthz', { config: { public: true } satisfies RouteConfig }, async () => ({ status: 'ok' }));
-  // Engines without a publicBaseUrl give thumbnail URLs as paths: answer with absolute URLs for this request's origin.
-  if (!ingest.config.publicBaseUrl) {
-    app.addHook('preSerialization', async (request, _reply, payload) =>
-      absolutizeThumbnailUrls(payload, `${request.protocol}://${request.headers.host ?? 'localhost'}${app.prefix}`),
-    );
-  }
   const openapi = buildOpenApiDocument({ serverUrl: app.prefix || '/', sources: ingest.documentedSources() });
   app.get('/openapi.json', async () => openapi);
   if (options.console !== false) registerConsole(app);
@@ -107,22 +101,3 @@ async function plugin(app: FastifyInstance, options: MediaIngestApiOptions): Pro
  */
 export const mediaIngestApi: FastifyPluginAsync<MediaIngestApiOptions> = plugin;
 
-/** Turns `/v1/files/...` thumbnail paths of a File, Thumbnail, Segment or list payload into absolute URLs. */
-export function absolutizeThumbnailUrls(payload: unknown, base: string): unknown {
-  const fix = (item: unknown): void => {
-    if (!item || typeof item !== 'object') return;
-    const record = item as Record<string, unknown>;
-    for (const key of ['thumbnail_url', 'url'] as const) {
-      const value = record[key];
-      if (typeof value === 'string' && value.startsWith('/v1/files/') && /\/thumbnails\/[^/]+\.(jpg|webp)$/.test(value)) {
-        record[key] = `${base}${value}`;
-      }
-    }
-  };
-  if (payload && typeof payload === 'object') {
-    fix(payload);
-    const data = (payload as { data?: unknown }).data;
-    if (Array.isArray(data)) data.forEach(fix);
-  }
-  return payload;
-}

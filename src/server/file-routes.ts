@@ -3,7 +3,8 @@
  * usual string → number/boolean coercion); bodies are checked here without coercion, so `{"url": 5}` is a 400
  * rather than the URL "5". Everything past the shape checks is the engine's job (it throws IngestErrors).
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ViewContext } from '../engine/file-queries.js';
 import { IngestError } from '../errors.js';
 import { FILE_STATUSES } from '../ports/file-records.js';
 import type { Ingest } from '../engine/ingest.js';
@@ -61,6 +62,9 @@ export interface FileRouteOptions {
 /** Registers the `/v1/files` routes on `app` (inside the plugin's context, so its auth and error handling apply). */
 export function registerFileRoutes(app: FastifyInstance, ingest: Ingest, streams: EventStreams, options: FileRouteOptions): void {
   const { heartbeatMs, publicThumbnails } = options;
+  // Engines without a publicBaseUrl give thumbnail URLs as paths: the views are built for this request's origin.
+  const view = (request: FastifyRequest): ViewContext =>
+    ingest.config.publicBaseUrl ? {} : { baseUrl: `${request.protocol}://${request.headers.host ?? 'localhost'}${app.prefix}` };
   app.post('/v1/files/sync', async (request) => {
     const body = objectBody(request.body);
     if (typeof body.url !== 'string' || body.url.trim() === '') throw new IngestError('invalid_request', 'url is required and must be a string');
@@ -71,14 +75,15 @@ export function registerFileRoutes(app: FastifyInstance, ingest: Ingest, streams
       ...(metadata !== undefined ? { metadata } : {}),
       ...(segments !== undefined ? { enableSegmentThumbnails: segments } : {}),
       wait: false,
+      ...view(request),
     });
   });
 
   app.get<{ Querystring: Record<string, string | number | undefined> }>('/v1/files', { schema: { querystring: listQuery } }, async (request) =>
-    ingest.list(request.query),
+    ingest.list(request.query, view(request)),
   );
 
-  app.get<{ Params: Params }>('/v1/files/:file_id', async (request) => ingest.get(request.params.file_id));
+  app.get<{ Params: Params }>('/v1/files/:file_id', async (request) => ingest.get(request.params.file_id, view(request)));
 
   app.put<{ Params: Params }>('/v1/files/:file_id', async (request) => {
     const body = objectBody(request.body);
@@ -87,7 +92,7 @@ export function registerFileRoutes(app: FastifyInstance, ingest: Ingest, streams
     return ingest.update(request.params.file_id, {
       ...(metadata !== undefined ? { metadata } : {}),
       ...(body.filename !== undefined ? { filename: body.filename } : {}),
-    });
+    }, view(request));
   });
 
   app.delete<{ Params: Params }>('/v1/files/:file_id', async (request) => ingest.delete(request.params.file_id));
@@ -97,7 +102,7 @@ export function registerFileRoutes(app: FastifyInstance, ingest: Ingest, streams
     { schema: { querystring: thumbnailQuery } },
     async (request) => {
       const { is_default: isDefault, ...rest } = request.query;
-      return ingest.thumbnails(request.params.file_id, { ...rest, ...(isDefault !== undefined ? { isDefault } : {}) });
+      return ingest.thumbnails(request.params.file_id, { ...rest, ...(isDefault !== undefined ? { isDefault } : {}) }, view(request));
     },
   );
 
@@ -124,7 +129,7 @@ export function registerFileRoutes(app: FastifyInstance, ingest: Ingest, streams
   app.get<{ Params: Params; Querystring: { limit?: number; offset?: number } }>(
     '/v1/files/:file_id/segments',
     { schema: { querystring: pageQuery } },
-    async (request) => ingest.segments(request.params.file_id, request.query),
+    async (request) => ingest.segments(request.params.file_id, request.query, view(request)),
   );
 
   app.get<{ Params: Params }>('/v1/files/:file_id/events', async (request, reply) => {

@@ -6,33 +6,13 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ViewContext } from '../engine/file-queries.js';
 import { IngestError } from '../errors.js';
-import { FILE_STATUSES } from '../ports/file-records.js';
+import { LIST_QUERY, SEGMENT_QUERY, THUMBNAIL_QUERY } from './route-schemas.js';
 import type { Ingest } from '../engine/ingest.js';
 import type { EventStreams } from './sse.js';
 
 type Params = { file_id: string };
 type Body = Record<string, unknown>;
 
-const page = {
-  limit: { type: 'integer', minimum: 1, maximum: 100 },
-  offset: { type: 'integer', minimum: 0 },
-} as const;
-const listQuery = {
-  type: 'object',
-  properties: {
-    ...page,
-    status: { type: 'string', enum: [...FILE_STATUSES] },
-    order: { type: 'string', enum: ['created_at', 'filename'] },
-    sort: { type: 'string', enum: ['asc', 'desc'] },
-    created_before: { type: 'string', minLength: 1 },
-    created_after: { type: 'string', minLength: 1 },
-  },
-} as const;
-const thumbnailQuery = {
-  type: 'object',
-  properties: { ...page, is_default: { type: 'boolean' }, type: { type: 'string', pattern: '^\\s*[a-z]+(\\s*,\\s*[a-z]+)*\\s*$' } },
-} as const;
-const pageQuery = { type: 'object', properties: page } as const;
 const IMAGE_TYPES: Record<string, string> = { jpg: 'image/jpeg', webp: 'image/webp' };
 /** Thumbnail ids are UUIDs that never change content: cache for a year. */
 const IMMUTABLE = 'public, max-age=31536000, immutable';
@@ -79,7 +59,7 @@ export function registerFileRoutes(app: FastifyInstance, ingest: Ingest, streams
     });
   });
 
-  app.get<{ Querystring: Record<string, string | number | undefined> }>('/v1/files', { schema: { querystring: listQuery } }, async (request) =>
+  app.get<{ Querystring: Record<string, string | number | undefined> }>('/v1/files', { schema: { querystring: LIST_QUERY } }, async (request) =>
     ingest.list(request.query, view(request)),
   );
 
@@ -99,7 +79,7 @@ export function registerFileRoutes(app: FastifyInstance, ingest: Ingest, streams
 
   app.get<{ Params: Params; Querystring: { limit?: number; offset?: number; type?: string; is_default?: boolean } }>(
     '/v1/files/:file_id/thumbnails',
-    { schema: { querystring: thumbnailQuery } },
+    { schema: { querystring: THUMBNAIL_QUERY } },
     async (request) => {
       const { is_default: isDefault, ...rest } = request.query;
       return ingest.thumbnails(request.params.file_id, { ...rest, ...(isDefault !== undefined ? { isDefault } : {}) }, view(request));
@@ -128,7 +108,7 @@ export function registerFileRoutes(app: FastifyInstance, ingest: Ingest, streams
 
   app.get<{ Params: Params; Querystring: { limit?: number; offset?: number } }>(
     '/v1/files/:file_id/segments',
-    { schema: { querystring: pageQuery } },
+    { schema: { querystring: SEGMENT_QUERY } },
     async (request) => ingest.segments(request.params.file_id, request.query, view(request)),
   );
 

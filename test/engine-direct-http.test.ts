@@ -119,9 +119,7 @@ describe('idempotency', () => {
   it('stores identical bytes from two URLs once', async () => {
     server.route('GET', '/copy-a.wav', (_req, res) => serveFile(res, mediaPath('sample.wav')));
     server.route('GET', '/copy-b.wav', (_req, res) => serveFile(res, mediaPath('sample.wav')));
-    console.log("REQS", server.requests.map((r) => `${r.path} ${r.time % 100000}`), Date.now() % 100000);
     const a = await engine.ingest.sync(`${BASE}/copy-a.wav`, { wait: true });
-    console.log("REQS", server.requests.map((r) => `${r.path} ${r.time % 100000}`), Date.now() % 100000);
     const b = await engine.ingest.sync(`${BASE}/copy-b.wav`, { wait: true });
     expect(a.id).not.toBe(b.id);
     expect(a.content_sha256).toBe(b.content_sha256);

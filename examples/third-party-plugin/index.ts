@@ -4,7 +4,7 @@
  *
  * It handles the invented "Example VOD" service: watch pages `https://vod.example.test/watch/<id>` (and
  * `/embed/<id>`) resolve through a small JSON API (`GET https://vod-api.example.test/v1/videos/<id>`) to a
- * progressive MP4/WebM file on its CDN. Fixtures: fixtures/third-party/.
+ * progressive MP4/WebM file on its CDN. Fixtures: test/fixtures/ (beside its contract case and stand-in site in test/).
  *
  * Plugins import only the published plugin API. In this repository that is the relative path below; a plugin in
  * its own package writes `import { IngestError } from 'media-ingest/plugin';` (and the same for the types).

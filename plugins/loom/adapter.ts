@@ -1,7 +1,7 @@
 /**
  * Pure mapping for the Loom plugin: the media-URL answers of `transcoded-url`/`raw-url`, the GraphQL `GetVideoSSR`
  * and oEmbed metadata, provenance and filename. No network here, so everything is unit-tested on recorded-shape
- * fixtures (fixtures/loom/).
+ * fixtures (test/fixtures/).
  */
 import { IngestError, titleFilename } from '../../src/plugin-api.js';
 

@@ -19,7 +19,7 @@ import {
 } from '../../plugins/dropbox/index.js';
 import type { DropboxResponseFacts } from '../../plugins/dropbox/index.js';
 
-const fixture = (name: string): Buffer => readFileSync(new URL(`../../fixtures/dropbox/${name}`, import.meta.url));
+const fixture = (name: string): Buffer => readFileSync(new URL(`../../plugins/dropbox/test/fixtures/${name}`, import.meta.url));
 
 const ID = 'k3j2h1g0f9e8d7c6b5a4z';
 const RLKEY = 'q1w2e3r4t5y6u7i8o9p0asdfg';

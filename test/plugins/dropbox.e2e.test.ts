@@ -1,5 +1,5 @@
 // Dropbox end to end: the real engine against an HTTPS stand-in for www.dropbox.com and its content host
-// (test/plugins/support/dropbox-site.ts), routed to loopback. The stand-in refuses a download without `rlkey`
+// (plugins/dropbox/test/site.ts), routed to loopback. The stand-in refuses a download without `rlkey`
 // with a 200 HTML sign-in page, and redirects `dl=1` to `uc<hex>.dl.dropboxusercontent.com` with a
 // Content-Disposition, as Dropbox does.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -12,8 +12,8 @@ import type { FixtureServer } from '../support/fixture-server.js';
 import { ensureMedia } from '../support/media.js';
 import { startEngine } from '../support/engine.js';
 import type { TestEngine } from '../support/engine.js';
-import { DROPBOX_CONTENT_HOST, DROPBOX_HOSTS, DROPBOX_LEGACY, DROPBOX_SHARES, installDropbox } from './support/dropbox-site.js';
-import type { DropboxSite } from './support/dropbox-site.js';
+import { DROPBOX_CONTENT_HOST, DROPBOX_HOSTS, DROPBOX_LEGACY, DROPBOX_SHARES, installDropbox } from '../../plugins/dropbox/test/site.js';
+import type { DropboxSite } from '../../plugins/dropbox/test/site.js';
 
 const { video } = DROPBOX_SHARES;
 const SHARE = `https://www.dropbox.com/scl/fi/${video.id}/Team%20demo.mp4?rlkey=${video.rlkey}&st=x1y2z3w4&dl=0`;

@@ -23,7 +23,7 @@ import {
 import { sanitizeTitle } from '../../src/plugin-api.js';
 import type { LoomUrlAnswer } from '../../plugins/loom/index.js';
 
-const raw = (name: string): Buffer => readFileSync(new URL(`../../fixtures/loom/${name}`, import.meta.url));
+const raw = (name: string): Buffer => readFileSync(new URL(`../../plugins/loom/test/fixtures/${name}`, import.meta.url));
 const text = (name: string): string => raw(name).toString('utf8');
 const json = (name: string): unknown => JSON.parse(text(name));
 

@@ -1,6 +1,6 @@
 // Loom end to end: the real engine against an HTTPS stand-in for www.loom.com (session API, GraphQL, oEmbed),
 // cdn.loom.com (signed MP4/WebM) and luna.loom.com (HLS/DASH manifests), routed to loopback
-// (test/plugins/support/loom-site.ts).
+// (plugins/loom/test/site.ts).
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { dropbox } from '../../plugins/dropbox/index.js';
 import { loom } from '../../plugins/loom/index.js';
@@ -11,8 +11,8 @@ import type { FixtureServer } from '../support/fixture-server.js';
 import { ensureMedia } from '../support/media.js';
 import { startEngine } from '../support/engine.js';
 import type { TestEngine } from '../support/engine.js';
-import { installLoom, LOOM_HOSTS, LOOM_VIDEOS } from './support/loom-site.js';
-import type { LoomSite } from './support/loom-site.js';
+import { installLoom, LOOM_HOSTS, LOOM_VIDEOS } from '../../plugins/loom/test/site.js';
+import type { LoomSite } from '../../plugins/loom/test/site.js';
 
 const ID = LOOM_VIDEOS.ok.id;
 let server: FixtureServer;

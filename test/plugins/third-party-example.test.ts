@@ -13,7 +13,7 @@ import { connectToFor, startFixtureServer } from '../support/fixture-server.js';
 import type { FixtureServer } from '../support/fixture-server.js';
 import { ensureMedia } from '../support/media.js';
 import { REPO_ROOT } from './contract.js';
-import { EXAMPLE_VOD_HOSTS, EXAMPLE_VOD_VIDEOS, installExampleVod } from './support/example-vod-site.js';
+import { EXAMPLE_VOD_HOSTS, EXAMPLE_VOD_VIDEOS, installExampleVod } from '../../examples/third-party-plugin/test/site.js';
 
 const CONFIG = path.join(REPO_ROOT, 'examples/third-party-plugin/pipeline.config.ts');
 let server: FixtureServer;

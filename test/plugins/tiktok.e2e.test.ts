@@ -1,5 +1,5 @@
 // TikTok end to end: the real engine (SQLite, ffprobe, ffmpeg) against an HTTPS stand-in that answers for
-// www.tiktok.com, the short-link hosts and the media CDN (test/plugins/support/tiktok-site.ts), routed to loopback
+// www.tiktok.com, the short-link hosts and the media CDN (plugins/tiktok/test/site.ts), routed to loopback
 // with MEDIA_INGEST_CONNECT_TO. The CDN refuses a media request without the page's cookie and Referer, like TikTok's.
 import https from 'node:https';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -14,8 +14,8 @@ import { startEngine } from '../support/engine.js';
 import type { TestEngine } from '../support/engine.js';
 import {
   installTikTok, TIKTOK_HOSTS, TIKTOK_LOGIN_WALL_ID, TIKTOK_PAGE_403_ID, TIKTOK_POSTS, TIKTOK_STATUS_PAGES,
-} from './support/tiktok-site.js';
-import type { TikTokSite } from './support/tiktok-site.js';
+} from '../../plugins/tiktok/test/site.js';
+import type { TikTokSite } from '../../plugins/tiktok/test/site.js';
 
 const VIDEO = TIKTOK_POSTS.universal.id;
 const LONG = `https://www.tiktok.com/@jane.doe_99/video/${VIDEO}?is_from_webapp=1&sender_device=pc`;

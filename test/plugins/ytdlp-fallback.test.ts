@@ -16,8 +16,8 @@ import type { FixtureServer } from '../support/fixture-server.js';
 import { ensureMedia, mediaPath } from '../support/media.js';
 import { startEngine } from '../support/engine.js';
 import type { TestEngine } from '../support/engine.js';
-import { installTikTok, TIKTOK_HOSTS, TIKTOK_POSTS, TIKTOK_STATUS_PAGES } from './support/tiktok-site.js';
-import type { TikTokSite } from './support/tiktok-site.js';
+import { installTikTok, TIKTOK_HOSTS, TIKTOK_POSTS, TIKTOK_STATUS_PAGES } from '../../plugins/tiktok/test/site.js';
+import type { TikTokSite } from '../../plugins/tiktok/test/site.js';
 
 /** yt-dlp 2023.03.04's TikTok extractor asks this app-API host first; the tests make the guard refuse it. */
 const TIKTOK_API_HOST = 'api16-normal-c-useast1a.tiktokv.com';

@@ -2,15 +2,10 @@
 // (plugins/dropbox/test/site.ts), routed to loopback. The stand-in refuses a download without `rlkey`
 // with a 200 HTML sign-in page, and redirects `dl=1` to `uc<hex>.dl.dropboxusercontent.com` with a
 // Content-Disposition, as Dropbox does.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { pluginE2e } from './e2e.js';
 import { dropbox } from '../../plugins/dropbox/index.js';
-import { loom } from '../../plugins/loom/index.js';
-import { tiktok } from '../../plugins/tiktok/index.js';
-import { directHttp } from '../../plugins/direct-http/index.js';
-import { connectToFor, startFixtureServer } from '../support/fixture-server.js';
 import type { FixtureServer } from '../support/fixture-server.js';
-import { ensureMedia } from '../support/media.js';
-import { startEngine } from '../support/engine.js';
 import type { TestEngine } from '../support/engine.js';
 import { DROPBOX_CONTENT_HOST, DROPBOX_HOSTS, DROPBOX_LEGACY, DROPBOX_SHARES, installDropbox } from '../../plugins/dropbox/test/site.js';
 import type { DropboxSite } from '../../plugins/dropbox/test/site.js';
@@ -21,25 +16,13 @@ let server: FixtureServer;
 let site: DropboxSite;
 let engine: TestEngine;
 
-const fileCount = async (): Promise<number> => (await engine.ingest.list({ limit: 100 })).total;
+const fileCount = (): Promise<number> => harness.fileCount();
 const shareUrl = (share: { id: string; rlkey: string; name: string }, extra = ''): string =>
   `https://www.dropbox.com/scl/fi/${share.id}/${encodeURIComponent(share.name)}?rlkey=${share.rlkey}&dl=0${extra}`;
 
-beforeAll(async () => {
-  ensureMedia();
-  server = await startFixtureServer({ https: true });
-  site = installDropbox(server);
-  engine = await startEngine({
-    plugins: [dropbox(), loom(), tiktok(), directHttp()],
-    connectTo: [connectToFor(server, DROPBOX_HOSTS)],
-    retry: { attempts: 1 },
-    thumbnails: { width: 160 },
-  });
-});
-
-afterAll(async () => {
-  await engine?.close();
-  await server?.close();
+const harness = pluginE2e({ install: installDropbox, hosts: DROPBOX_HOSTS });
+beforeAll(() => {
+  ({ server, site, engine } = harness);
 });
 
 beforeEach(() => {

@@ -1,15 +1,10 @@
 // Loom end to end: the real engine against an HTTPS stand-in for www.loom.com (session API, GraphQL, oEmbed),
 // cdn.loom.com (signed MP4/WebM) and luna.loom.com (HLS/DASH manifests), routed to loopback
 // (plugins/loom/test/site.ts).
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { dropbox } from '../../plugins/dropbox/index.js';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { pluginE2e } from './e2e.js';
 import { loom } from '../../plugins/loom/index.js';
-import { tiktok } from '../../plugins/tiktok/index.js';
-import { directHttp } from '../../plugins/direct-http/index.js';
-import { connectToFor, startFixtureServer } from '../support/fixture-server.js';
 import type { FixtureServer } from '../support/fixture-server.js';
-import { ensureMedia } from '../support/media.js';
-import { startEngine } from '../support/engine.js';
 import type { TestEngine } from '../support/engine.js';
 import { installLoom, LOOM_HOSTS, LOOM_VIDEOS } from '../../plugins/loom/test/site.js';
 import type { LoomSite } from '../../plugins/loom/test/site.js';
@@ -19,23 +14,11 @@ let server: FixtureServer;
 let site: LoomSite;
 let engine: TestEngine;
 
-const fileCount = async (): Promise<number> => (await engine.ingest.list({ limit: 100 })).total;
+const fileCount = (): Promise<number> => harness.fileCount();
 
-beforeAll(async () => {
-  ensureMedia();
-  server = await startFixtureServer({ https: true });
-  site = installLoom(server);
-  engine = await startEngine({
-    plugins: [dropbox(), loom(), tiktok(), directHttp()],
-    connectTo: [connectToFor(server, LOOM_HOSTS)],
-    retry: { attempts: 1 },
-    thumbnails: { width: 160 },
-  });
-});
-
-afterAll(async () => {
-  await engine?.close();
-  await server?.close();
+const harness = pluginE2e({ install: installLoom, hosts: LOOM_HOSTS });
+beforeAll(() => {
+  ({ server, site, engine } = harness);
 });
 
 beforeEach(() => {

@@ -2,15 +2,11 @@
 // www.tiktok.com, the short-link hosts and the media CDN (plugins/tiktok/test/site.ts), routed to loopback
 // with MEDIA_INGEST_CONNECT_TO. The CDN refuses a media request without the page's cookie and Referer, like TikTok's.
 import https from 'node:https';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { dropbox } from '../../plugins/dropbox/index.js';
-import { loom } from '../../plugins/loom/index.js';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { pluginE2e } from './e2e.js';
 import { tiktok } from '../../plugins/tiktok/index.js';
-import { directHttp } from '../../plugins/direct-http/index.js';
-import { connectToFor, startFixtureServer, testCa } from '../support/fixture-server.js';
+import { testCa } from '../support/fixture-server.js';
 import type { FixtureServer } from '../support/fixture-server.js';
-import { ensureMedia } from '../support/media.js';
-import { startEngine } from '../support/engine.js';
 import type { TestEngine } from '../support/engine.js';
 import {
   installTikTok, TIKTOK_HOSTS, TIKTOK_LOGIN_WALL_ID, TIKTOK_PAGE_403_ID, TIKTOK_POSTS, TIKTOK_STATUS_PAGES,
@@ -38,25 +34,13 @@ function cdnStatus(path: string, headers: Record<string, string> = {}, host = 'v
   });
 }
 
-const fileCount = async (): Promise<number> => (await engine.ingest.list({ limit: 100 })).total;
+const fileCount = (): Promise<number> => harness.fileCount();
 
-beforeAll(async () => {
-  ensureMedia();
-  server = await startFixtureServer({ https: true });
-  site = installTikTok(server);
-  engine = await startEngine({
-    plugins: [dropbox(), loom(), tiktok(), directHttp()],
-    connectTo: [connectToFor(server, TIKTOK_HOSTS)],
-    // The native parser only: the yt-dlp fallback has its own test (ytdlp-fallback.test.ts).
-    ytDlp: { enabled: false },
-    retry: { attempts: 1 },
-    thumbnails: { width: 160 },
-  });
-});
-
-afterAll(async () => {
-  await engine?.close();
-  await server?.close();
+const harness = pluginE2e({ install: installTikTok, hosts: TIKTOK_HOSTS,
+  // The native parser only: the yt-dlp fallback has its own test (ytdlp-fallback.test.ts).
+  engine: { ytDlp: { enabled: false } } });
+beforeAll(() => {
+  ({ server, site, engine } = harness);
 });
 
 beforeEach(() => server.clearRequests());

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { BlobStore } from '../ports/blob-store.js';
+import { IN_FLIGHT_STATUSES } from '../ports/file-records.js';
 import type { FileRow, Registry } from '../ports/registry.js';
 import type { Spool } from '../store/spool.js';
 
@@ -43,7 +44,7 @@ const BLOB_GRACE_MS = 60 * 60 * 1000;
 export async function planRecovery(deps: RecoveryDeps): Promise<RecoveryPlan> {
   const { registry, blobs, spool, logger } = deps;
   const resume: FileRow[] = [];
-  for (const row of await registry.filesWithStatus(['pending', 'processing'])) {
+  for (const row of await registry.filesWithStatus([...IN_FLIGHT_STATUSES])) {
     if (!deps.isActive(row.id) && !(await deps.isLiveOwner(row.owner))) resume.push(row);
   }
   const resumeIds = new Set(resume.map((r) => r.id));
@@ -54,7 +55,7 @@ export async function planRecovery(deps: RecoveryDeps): Promise<RecoveryPlan> {
     if (resumeIds.has(id)) return name === `${id}.part`;
     // Looked up now, not from the list above: a live process may have started the file since.
     const row = await registry.getFile(id);
-    return row !== undefined && (row.status === 'pending' || row.status === 'processing') && (await deps.isLiveOwner(row.owner));
+    return row !== undefined && IN_FLIGHT_STATUSES.has(row.status) && (await deps.isLiveOwner(row.owner));
   });
 
   const reprocess: FileRow[] = [];

@@ -6,10 +6,12 @@ import path from 'node:path';
 import { ContainerModule } from 'inversify';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createIngest, TOKENS } from '../../src/index.js';
+import { createIngest, PORTS, TOKENS } from '../../src/index.js';
 import type { CreateIngestOptions, SourcePlugin } from '../../src/index.js';
 import { FsBlobStore } from '../../src/adapters/local/fs-blob-store.js';
 import { SqliteRegistry } from '../../src/adapters/local/sqlite-registry.js';
+import { PQueueWorkQueue } from '../../src/adapters/local/pqueue-work-queue.js';
+import { EmitterEventBus } from '../../src/adapters/local/emitter-event-bus.js';
 import { directHttp } from '../../plugins/direct-http/index.js';
 import { connectToFor, sendJson, serveFile, startFixtureServer } from '../support/fixture-server.js';
 import type { FixtureServer } from '../support/fixture-server.js';
@@ -125,3 +127,29 @@ describe('the ports are the only way to storage', () => {
     expect(readdirSync(portsDir).sort()).toEqual(expect.arrayContaining(['blobs', 'registry.sqlite', 'thumbnails']));
   });
 });
+
+describe('a second ports module', () => {
+  it('replaces the local one (config.portsModule) without touching the engine', async () => {
+    const portsDir = tempDataDir('mi-ports-module-');
+    dirs.push(portsDir);
+    const bound: string[] = [];
+    const portsModule = new ContainerModule(({ bind }) => {
+      bind(PORTS.Registry).toDynamicValue(() => (bound.push('Registry'), new SqliteRegistry(path.join(portsDir, 'other.sqlite')))).inSingletonScope();
+      bind(PORTS.BlobStore).toDynamicValue(() => (bound.push('BlobStore'), new FsBlobStore(portsDir))).inSingletonScope();
+      bind(PORTS.WorkQueue).toDynamicValue(() => (bound.push('WorkQueue'), new PQueueWorkQueue({ network: 2, perHost: 1, cpu: 1 }))).inSingletonScope();
+      bind(PORTS.EventBus).toDynamicValue(() => (bound.push('EventBus'), new EmitterEventBus())).inSingletonScope();
+    });
+    const opts = options({ plugins: [directHttp()], builtinPlugins: [], portsModule });
+    const ingest = await createIngest(opts);
+    try {
+      const file = await ingest.sync('https://module-media.example.test/other.mp4', { wait: true });
+      expect(file.status).toBe('completed');
+    } finally {
+      await ingest.close();
+    }
+    expect(bound.sort()).toEqual(['BlobStore', 'EventBus', 'Registry', 'WorkQueue']);
+    expect(readdirSync(portsDir)).toEqual(expect.arrayContaining(['other.sqlite', 'blobs']));
+    expect(readdirSync(opts.dataDir!).sort()).toEqual(['tmp']);
+  });
+});
+

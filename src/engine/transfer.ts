@@ -1,4 +1,5 @@
 import { inject, injectable } from 'inversify';
+import { cancelledBy } from '../plugin-kit.js';
 import { CookieJar } from 'tough-cookie';
 import type { Logger } from 'pino';
 import { IngestError, isIngestError, toIngestError } from '../errors.js';
@@ -279,8 +280,7 @@ function asIngestError(thrown: unknown): IngestError {
   return isStorageFault(thrown) ? mapStorageError(thrown, 'the data dir') : toIngestError(thrown, 'upstream_error');
 }
 
-/** The IngestError behind an aborted signal. */
+/** The IngestError behind an aborted signal; `fallback` (the failure seen) when the reason is not one. */
 export function abortReasonOf(signal: AbortSignal, fallback?: IngestError): IngestError {
-  if (isIngestError(signal.reason)) return signal.reason;
-  return fallback ?? new IngestError('cancelled', 'Cancelled');
+  return fallback && !isIngestError(signal.reason) ? fallback : cancelledBy(signal);
 }

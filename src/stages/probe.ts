@@ -6,6 +6,7 @@
  * (`-format_whitelist`, checked again against `format_name` afterwards), a stream cap, a stdout cap and a SIGKILL
  * deadline. Spawned directly with `child_process.spawn` (fluent-ffmpeg's `ffprobe()` cannot take input options).
  */
+import { cancelledBy } from '../plugin-kit.js';
 import { spawn } from 'node:child_process';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
@@ -185,7 +186,7 @@ function runFfprobe(ffprobePath: string, args: string[], options: ProbeOptions):
 }
 
 function abortError(signal: AbortSignal): IngestError {
-  return isIngestError(signal.reason) ? signal.reason : new IngestError('cancelled', 'the probe was cancelled');
+  return cancelledBy(signal, 'the probe');
 }
 
 /** Image demuxers ffprobe may detect under a media extension. */

@@ -7,6 +7,7 @@
  * Hardened like the probe: `-protocol_whitelist file`, the demuxer allowlist, `file:` inputs, no caller string in any
  * option or filter, SIGKILL at the deadline or on abort.
  */
+import { cancelledBy } from '../plugin-kit.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
@@ -241,7 +242,7 @@ function validate(requests: ThumbnailRequest[], options: ThumbnailOptions): void
 }
 
 function abortError(signal: AbortSignal): IngestError {
-  return isIngestError(signal.reason) ? signal.reason : new IngestError('cancelled', 'thumbnail extraction was cancelled');
+  return cancelledBy(signal, 'thumbnail extraction');
 }
 
 /** Clamps into [0, duration - margin], the margin being 0.5 s (or 10% of a very short media). */

@@ -7,6 +7,7 @@
  * Limits: a wall-clock deadline (SIGKILL), a cap on the JSON printed, the caller's abort signal. YouTube is
  * refused before yt-dlp starts, at the proxy (embedded players) and on the extractor it reports.
  */
+import { cancelledBy } from '../plugin-kit.js';
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import type { Logger } from 'pino';
@@ -112,7 +113,7 @@ export class ProcessYtDlpRunner implements YtDlpRunner {
     const { binary, config } = this.options;
     return new Promise<ProcessOutcome>((resolve, reject) => {
       if (signal?.aborted) {
-        reject(isIngestError(signal.reason) ? signal.reason : new IngestError('cancelled', 'yt-dlp run cancelled'));
+        reject(cancelledBy(signal, 'the yt-dlp run'));
         return;
       }
       const child = spawn(binary, args, { env: this.environment(), stdio: ['ignore', 'pipe', 'pipe'] });
@@ -129,7 +130,7 @@ export class ProcessYtDlpRunner implements YtDlpRunner {
         config.timeoutMs,
       );
       const onAbort = (): void =>
-        stop(isIngestError(signal?.reason) ? signal.reason : new IngestError('cancelled', 'yt-dlp run cancelled'));
+        stop(cancelledBy(signal!, 'the yt-dlp run'));
       signal?.addEventListener('abort', onAbort, { once: true });
       child.stdout.on('data', (chunk: Buffer) => {
         stdoutBytes += chunk.length;

@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import { IngestError, toIngestError } from '../errors.js';
 import { cancelledBy } from '../plugin-kit.js';
-import type { SourcePlugin } from '../plugin-api.js';
 import type { FileEventPayload, FileEventType } from '../ports/event-bus.js';
 import type { FilePatch, FileRow, RunToken } from '../ports/registry.js';
 import { cancelReasonOf } from '../ports/work-queue.js';
@@ -28,16 +27,15 @@ export class FileRun implements RunRecord {
   row: FileRow | undefined;
   private token: RunToken | undefined;
   private ready = false;
-  readonly url: URL;
   readonly logger: Logger;
   readonly budget: RetryBudget;
-  private readonly transferRun: TransferRun;
+  /** Set at the start of {@link FileRun.execute} (finding the plugin may fail, and then the run is refused). */
+  private url!: URL;
+  private transferRun!: TransferRun;
 
   constructor(private readonly job: FileRunJob, private readonly signal: AbortSignal, private readonly s: RunServices) {
-    this.url = new URL(job.url);
-    this.logger = s.logger.child({ url: this.url.href, ...(job.kind === 'restart' ? { fileId: job.jobId } : {}) });
+    this.logger = s.logger.child({ url: job.url, ...(job.kind === 'restart' ? { fileId: job.jobId } : {}) });
     this.budget = new RetryBudget(s.config.retry);
-    this.transferRun = { url: this.url, plugin: undefined as unknown as SourcePlugin, signal, logger: this.logger, budget: this.budget, record: this };
   }
 
   /** The stage order of one file, in one place. */
@@ -45,7 +43,9 @@ export class FileRun implements RunRecord {
     let failure: IngestError | undefined;
     try {
       this.throwIfAborted();
-      this.transferRun.plugin = this.s.router.pluginFor(this.url);
+      this.url = new URL(this.job.url);
+      const plugin = this.s.router.pluginFor(this.url);
+      this.transferRun = { url: this.url, plugin, signal: this.signal, logger: this.logger, budget: this.budget, record: this };
       if (this.job.kind === 'restart' && !(await this.claim())) return;
       // A restart whose download was stored already (a crash after the download) goes straight to the probe.
       let blob = await this.storedBlob();

@@ -8,9 +8,12 @@ import type { IngestConfigInput } from './config/define-config.js';
 import { buildContainer, TOKENS } from './engine/container.js';
 import type { Ingest } from './engine/ingest.js';
 import { isStorageFault, mapStorageError } from './store/storage-errors.js';
+import { register as defaultRegistry } from 'prom-client';
+import { ingestMetrics } from './metrics/index.js';
+import type { IngestMetricsOptions } from './metrics/index.js';
 
 export { defineConfig } from './config/define-config.js';
-export type { IngestConfig, IngestConfigInput, LimitsConfig, NetworkConfig, RetryConfig, ConcurrencyConfig, ThumbnailConfig, WebhookConfig } from './config/define-config.js';
+export type { IngestConfig, IngestConfigInput, LimitsConfig, NetworkConfig, RetryConfig, ConcurrencyConfig, ThumbnailConfig, WebhookConfig, MetricsConfig } from './config/define-config.js';
 export { IngestError, isIngestError, ERROR_CODES } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export type { Ingest, SyncOptions, IngestEvent } from './engine/ingest.js';
@@ -21,6 +24,9 @@ export { localPortsModule } from './adapters/local/local.module.js';
 export type { IngestFile, IngestThumbnail, IngestSegment, FileProgress, FileStage } from './engine/file-view.js';
 export type * from './plugin-api.js';
 export { TOKENS } from './engine/container.js';
+export { ingestMetrics, IngestMetrics } from './metrics/index.js';
+export type { IngestMetricsOptions } from './metrics/index.js';
+export type { TelemetryEvent, TelemetryEvents, TelemetryStage } from './engine/telemetry.js';
 
 /** Options of {@link createIngest} besides the config itself. */
 export interface CreateIngestOptions extends IngestConfigInput {
@@ -30,6 +36,12 @@ export interface CreateIngestOptions extends IngestConfigInput {
   logger?: Logger;
   /** Resume files a dead process left in flight, and remove its temp files. @default true */
   recover?: boolean;
+  /**
+   * Prometheus metrics (prom-client): `true` registers them on prom-client's default registry, `{ registry }` on
+   * yours; read them back with {@link ingestMetrics}. `serve` and the HTTP API attach them on their own.
+   * @default false
+   */
+  metrics?: boolean | IngestMetricsOptions;
 }
 
 /**
@@ -37,11 +49,12 @@ export interface CreateIngestOptions extends IngestConfigInput {
  * registry and storage under the data dir, and registers the plugins.
  */
 export async function createIngest(options: CreateIngestOptions = {}): Promise<Ingest> {
-  const { configFile, logger, recover, ...overrides } = options;
+  const { configFile, logger, recover, metrics, ...overrides } = options;
   const config = await resolveConfig({ ...(configFile ? { configFile } : {}), overrides });
   const container = buildContainer(config, logger);
   try {
     const ingest = container.get<Ingest>(TOKENS.Ingest);
+    if (metrics) ingestMetrics(ingest, metrics === true ? { registry: defaultRegistry } : metrics);
     await ingest.start({ recover: recover !== false });
     return ingest;
   } catch (error) {

@@ -20,6 +20,7 @@ export function defaultConfig(): IngestConfig {
     modules: [],
     limits: {
       maxBytes: 10 * 1024 ** 3,
+      maxTempBytes: 20 * 1024 ** 3,
       maxDurationSeconds: 4 * 3600,
       maxPixelDimension: 8192,
       maxStreams: 16,
@@ -30,6 +31,8 @@ export function defaultConfig(): IngestConfig {
       connectTimeoutMs: 10_000,
       idleTimeoutMs: 30_000,
       totalTimeoutMs: 3_600_000,
+      minBytesPerSecond: 1024,
+      minSpeedWindowMs: 30_000,
       maxRedirects: 10,
       allowPrivateNetworks: false,
       connectTo: [],
@@ -45,6 +48,7 @@ export function defaultConfig(): IngestConfig {
     webhooks: [],
     ytDlp: { enabled: true, binary: '', timeoutMs: 60_000, maxOutputBytes: 8 * 1024 * 1024 },
     logLevel: 'info',
+    metricsEndpoint: { enabled: true, public: false },
   };
 }
 
@@ -81,6 +85,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): IngestConfi
   const keys = list(env.MEDIA_INGEST_API_KEYS);
   if (keys) input.apiKeys = keys;
   if (env.LOG_LEVEL) input.logLevel = env.LOG_LEVEL;
+  if (env.MEDIA_INGEST_METRICS_PUBLIC !== undefined) {
+    input.metricsEndpoint = { public: ['1', 'true', 'yes'].includes(env.MEDIA_INGEST_METRICS_PUBLIC.toLowerCase()) };
+  }
   return input;
 }
 

@@ -1,10 +1,11 @@
 // inversify's decorators (@injectable, @inject) record their metadata through the Reflect metadata API.
 import 'reflect-metadata';
+import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { Container } from 'inversify';
-import pino from 'pino';
 import type { Logger } from 'pino';
 import { localPortsModule } from '../adapters/local/local.module.js';
+import { createLogger } from '../logging.js';
 import type { IngestConfig } from '../config/define-config.js';
 import { GuardedHttpClient } from '../net/http-client.js';
 import type { SourcePlugin, YtDlpRunner } from '../plugin-api.js';
@@ -31,7 +32,7 @@ export function buildContainer(config: IngestConfig, logger?: Logger): Container
   container.bind<IngestConfig>(TOKENS.Config).toConstantValue(config);
   container
     .bind<Logger>(TOKENS.Logger)
-    .toConstantValue(logger ?? pino({ level: config.logLevel, base: { name: 'media-ingest' } }, pino.destination(2)));
+    .toConstantValue(logger ?? createLogger({ level: config.logLevel, name: 'media-ingest', secrets: [...config.apiKeys, ...config.webhooks.map((w) => w.secret)] }));
   container.bind(TOKENS.HttpClient).toDynamicValue((ctx) => {
     const cfg = ctx.get<IngestConfig>(TOKENS.Config);
     return new GuardedHttpClient({ network: cfg.network, maxBytes: cfg.limits.maxBytes, logger: ctx.get<Logger>(TOKENS.Logger) });
@@ -40,6 +41,7 @@ export function buildContainer(config: IngestConfig, logger?: Logger): Container
     const cfg = ctx.get<IngestConfig>(TOKENS.Config);
     return createYtDlpRunner(cfg.ytDlp, cfg.network, ctx.get<Logger>(TOKENS.Logger));
   });
+  container.bind(TOKENS.Telemetry).toConstantValue(new EventEmitter().setMaxListeners(0));
   container.bind(TOKENS.Spool).toDynamicValue((ctx) => new Spool(path.resolve(ctx.get<IngestConfig>(TOKENS.Config).dataDir)));
   container.bind(TOKENS.Transfer).to(Transfer);
   container.bind(TOKENS.ProbeStage).to(ProbeStage);

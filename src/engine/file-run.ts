@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { IngestError, toIngestError } from '../errors.js';
 import { cancelledBy } from '../plugin-kit.js';
+import type { SourcePlugin } from '../plugin-api.js';
 import type { FileEventPayload, FileEventType } from '../ports/event-bus.js';
 import type { FilePatch, FileRow, RunToken } from '../ports/registry.js';
 import { cancelReasonOf } from '../ports/work-queue.js';
@@ -14,6 +15,8 @@ import { crashPoint } from './crash-points.js';
 import type { LocalBlob } from './file-outputs.js';
 import { newFileRow, sourceMetadataOf } from './file-rows.js';
 import { mediaInfoOf } from './media-stages.js';
+import { timedStage, withSource } from './telemetry.js';
+import type { TelemetryEvents, TelemetryStage } from './telemetry.js';
 import type { RunServices } from './run-worker.js';
 import type { PreparedSource, RunRecord, TransferRun } from './transfer.js';
 
@@ -38,8 +41,20 @@ export class FileRun implements RunRecord {
     this.budget = new RetryBudget(s.config.retry);
   }
 
-  /** The stage order of one file, in one place. */
+  /** Runs the file, its exchanges counted for its source plugin (telemetry). */
   async execute(): Promise<void> {
+    let plugin: SourcePlugin | undefined;
+    try {
+      this.url = new URL(this.job.url);
+      plugin = this.s.router.pluginFor(this.url);
+    } catch {
+      // stages() refuses the run with the same error.
+    }
+    return plugin ? withSource(plugin.id, () => this.stages()) : this.stages();
+  }
+
+  /** The stage order of one file, in one place. */
+  private async stages(): Promise<void> {
     let failure: IngestError | undefined;
     try {
       this.throwIfAborted();
@@ -104,9 +119,9 @@ export class FileRun implements RunRecord {
     let prepared: PreparedSource;
     try {
       const state = this.row?.resume_state;
-      prepared = await this.s.transfer.prepare(this.transferRun, partial && state
+      prepared = await this.timed('resolve', () => this.s.transfer.prepare(this.transferRun, partial && state
         ? { partial, from: { etag: state.etag, lastModified: state.last_modified, total: state.total } }
-        : undefined);
+        : undefined));
     } catch (error) {
       await partial?.close();
       throw error;
@@ -123,7 +138,8 @@ export class FileRun implements RunRecord {
       await prepared.opened.response.dump();
       return undefined;
     }
-    return this.s.transfer.download(this.row!, prepared, this.transferRun);
+    const row = this.row!;
+    return this.timed('download', () => this.s.transfer.download(row, prepared, this.transferRun));
   }
 
   /** Inserts the row of a new file; false when another run holds the identity (handed back). */
@@ -159,7 +175,7 @@ export class FileRun implements RunRecord {
 
   private async probe(blob: LocalBlob): Promise<ProbeResult> {
     crashPoint('probe');
-    const probe = await this.s.probe.run(blob.path, this.signal);
+    const probe = await this.timed('probe', () => this.s.probe.run(blob.path, this.signal));
     const row = await this.update({ media_type: probe.mediaType, media_info: mediaInfoOf(probe) });
     if (probe.mediaType === 'video') await this.publish('file.progress', row); // stage: thumbnails
     return probe;
@@ -167,7 +183,7 @@ export class FileRun implements RunRecord {
 
   private async thumbnails(blob: LocalBlob, probe: ProbeResult): Promise<void> {
     const row = this.row!;
-    const made = await this.s.thumbnails.run({ id: row.id, segmentThumbnails: row.enable_segment_thumbnails }, blob.path, probe, this.signal);
+    const made = await this.timed('thumbnails', () => this.s.thumbnails.run({ id: row.id, segmentThumbnails: row.enable_segment_thumbnails }, blob.path, probe, this.signal));
     await this.s.registry.replaceRenditions(row.id, this.token!, made.thumbnails, made.segments);
   }
 
@@ -188,6 +204,8 @@ export class FileRun implements RunRecord {
    */
   private async fail(error: IngestError): Promise<void> {
     const { row, token } = this;
+    // A refusal before the file exists: the caller sees its code and message; the log keeps the detail.
+    if (!row) this.logger.info({ code: error.code, err: error }, 'refused');
     if (!row || !token) return;
     const reason = cancelReasonOf(this.signal);
     if (reason === 'deleted' || error.code === 'run_superseded') return;
@@ -208,7 +226,7 @@ export class FileRun implements RunRecord {
     await this.s.outputs.discard(row.id, failed ? row.content_sha256 : null).catch((thrown: unknown) => {
       this.logger.warn({ fileId: row.id, err: (thrown as Error).message }, 'could not remove the outputs of a failed file');
     });
-    this.logger.warn({ fileId: row.id, code: error.code, err: error.message }, 'file failed');
+    this.logger.warn({ fileId: row.id, code: error.code, err: error }, 'file failed');
     if (failed) await this.publish('file.failed', failed);
   }
 
@@ -234,6 +252,7 @@ export class FileRun implements RunRecord {
   }
 
   async retried(decision: RetryDecision): Promise<void> {
+    this.s.telemetry.emit('file.retried', { source: this.transferRun.plugin.id, code: decision.error.code } satisfies TelemetryEvents['file.retried']);
     if (!this.row) return;
     try {
       const row = await this.update({
@@ -268,6 +287,11 @@ export class FileRun implements RunRecord {
 
   private async payload(row: FileRow): Promise<FileEventPayload> {
     return (await this.s.views.file(row)) as unknown as FileEventPayload;
+  }
+
+  /** One stage, timed (`stage.finished` telemetry). */
+  private timed<T>(stage: TelemetryStage, work: () => Promise<T>): Promise<T> {
+    return timedStage(this.s.telemetry, stage, this.transferRun.plugin.id, work);
   }
 
   private throwIfAborted(): void {

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { inject, injectable } from 'inversify';
 import type { Logger } from 'pino';
 import type { IngestConfig } from '../config/define-config.js';
-import { IngestError } from '../errors.js';
+import { IngestError, toIngestError } from '../errors.js';
 import type { GuardedHttpClient } from '../net/http-client.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import { FILE_EVENT_TYPES } from '../ports/event-bus.js';
@@ -22,6 +22,8 @@ import type { RunWorker } from './run-worker.js';
 import { TOKENS } from './tokens.js';
 import type { ListQueryInput, PageInput, ThumbnailQueryInput } from './validate.js';
 import { Waiters } from './waiters.js';
+import { TELEMETRY_EVENTS } from './telemetry.js';
+import type { TelemetryEvents } from './telemetry.js';
 
 export type { SyncOptions } from './file-commands.js';
 
@@ -54,9 +56,11 @@ export class Ingest extends EventEmitter {
     @inject(TOKENS.FileViews) views: FileViews,
     @inject(TOKENS.FileOutputs) outputs: FileOutputs,
     @inject(TOKENS.RunWorker) private readonly worker: RunWorker,
+    @inject(TOKENS.Telemetry) telemetry: EventEmitter,
   ) {
     super();
     this.setMaxListeners(0);
+    for (const name of TELEMETRY_EVENTS) telemetry.on(name, (event) => this.emit(name, event));
     this.queries = new FileQueries(registry, blobs, views);
     this.commands = new FileCommands({ config: settings, registry, queue, bus, router, views, queries: this.queries, outputs });
     this.waiters = new Waiters(registry, bus, queue, views, this.queries);
@@ -85,7 +89,14 @@ export class Ingest extends EventEmitter {
   /** Validates, dedupes and starts a URL; returns once the media response is open (or the file exists). */
   async sync(rawUrl: string, options: SyncOptions & ViewContext = {}): Promise<IngestFile> {
     this.assertOpen();
-    const file = await this.commands.sync(rawUrl, options);
+    let file: IngestFile;
+    try {
+      file = await this.commands.sync(rawUrl, options);
+    } catch (thrown) {
+      this.emit('sync.refused', { code: toIngestError(thrown).code } satisfies TelemetryEvents['sync.refused']);
+      throw thrown;
+    }
+    this.emit('sync.accepted', { source: file.source } satisfies TelemetryEvents['sync.accepted']);
     if (options.wait) return this.waitFor(file.id);
     return options.baseUrl === undefined ? file : this.queries.get(file.id, options);
   }
@@ -126,6 +137,11 @@ export class Ingest extends EventEmitter {
   /** Deletes a file, cancelling its work; the blob goes when no other file references it. */
   delete(id: string): Promise<{ id: string; object: 'file' }> {
     return this.commands.delete(id);
+  }
+
+  /** Work in this process right now, for metrics: queued and running network and CPU work, and file runs in flight. */
+  workload(): { network: { queued: number; running: number }; cpu: { queued: number; running: number }; files: number } {
+    return this.queue.stats?.() ?? { network: { queued: 0, running: 0 }, cpu: { queued: 0, running: 0 }, files: 0 };
   }
 
   /** The registered source plugins in match order, and the URL forms each accepts. */

@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import { inject, injectable } from 'inversify';
 import type { Logger } from 'pino';
 import type { IngestConfig } from '../config/define-config.js';
@@ -29,6 +30,8 @@ export interface RunServices {
   thumbnails: ThumbnailStage;
   outputs: FileOutputs;
   views: FileViews;
+  /** Where stage timings, retries and upstream statuses go (process-local telemetry, see telemetry.ts). */
+  telemetry: EventEmitter;
 }
 
 /** The worker side of the queue: runs each job it is handed as a {@link FileRun}. */
@@ -50,8 +53,9 @@ export class RunWorker {
     @inject(TOKENS.ThumbnailStage) thumbnails: ThumbnailStage,
     @inject(TOKENS.FileOutputs) outputs: FileOutputs,
     @inject(TOKENS.FileViews) views: FileViews,
+    @inject(TOKENS.Telemetry) telemetry: EventEmitter,
   ) {
-    this.services = { config, logger, registry, blobs, queue, bus, spool, router, transfer, probe, thumbnails, outputs, views };
+    this.services = { config, logger, registry, blobs, queue, bus, spool, router, transfer, probe, thumbnails, outputs, views, telemetry };
   }
 
   /** Takes jobs from the queue from now on. */

@@ -17,6 +17,11 @@ export const TOKENS = {
   BuiltinPlugin: Symbol.for('media-ingest.BuiltinPlugin'),
   /** Which plugin takes a URL ({@link PluginRouter}). */
   PluginRouter: Symbol.for('media-ingest.PluginRouter'),
+  /**
+   * Operational events of this process (see src/engine/telemetry.ts: stage timings, retries, upstream statuses), an
+   * EventEmitter; the Ingest facade re-emits them for metrics.
+   */
+  Telemetry: Symbol.for('media-ingest.Telemetry'),
   /** This machine's scratch space (partial downloads, work dirs). */
   Spool: Symbol.for('media-ingest.Spool'),
   /** Stages. */

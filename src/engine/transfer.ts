@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import { inject, injectable } from 'inversify';
 import { cancelledBy } from '../plugin-kit.js';
 import { CookieJar } from 'tough-cookie';
@@ -7,12 +8,15 @@ import type { IngestConfig } from '../config/define-config.js';
 import type { DownloadRequest, HttpClient, ResolvedSource, SourcePlugin, YtDlpRunner } from '../plugin-api.js';
 import { isStorageFault, mapStorageError } from '../store/spool.js';
 import type { PartialWrite, Spool, SpooledFile } from '../store/spool.js';
+import { TempDiskBudget } from '../store/temp-disk-budget.js';
+import type { TempReservation } from '../store/temp-disk-budget.js';
 import type { FilePatch, FileRow, ResumeState } from '../ports/registry.js';
 import { openMedia, openMediaFrom } from '../stages/open-media.js';
 import type { OpenedMedia, ResumeFrom } from '../stages/open-media.js';
 import { sleep } from './backoff.js';
 import type { RetryBudget, RetryDecision } from './backoff.js';
 import { crashPoint, crashPointsArmed } from './crash-points.js';
+import { observeResponses } from './telemetry.js';
 import { TOKENS } from './tokens.js';
 
 /** A resolved source with its media response opened and checked. */
@@ -65,13 +69,22 @@ interface Expectation extends Omit<ResumeFrom, 'offset'> {
  */
 @injectable()
 export class Transfer {
+  /** Temp disk of all downloads in flight (see {@link TempDiskBudget}); one per engine (Transfer is a singleton). */
+  readonly tempBudget: TempDiskBudget;
+  /** The guarded client, reporting each exchange of a file run as `upstream.response` telemetry. */
+  private readonly http: HttpClient;
+
   constructor(
     @inject(TOKENS.Config) private readonly config: IngestConfig,
-    @inject(TOKENS.HttpClient) private readonly http: HttpClient,
+    @inject(TOKENS.HttpClient) http: HttpClient,
     @inject(TOKENS.Spool) private readonly spool: Spool,
     /** Offered to plugins; undefined when yt-dlp is disabled or not installed. */
     @inject(TOKENS.YtDlpRunner) private readonly ytDlp: YtDlpRunner | undefined,
-  ) {}
+    @inject(TOKENS.Telemetry) telemetry: EventEmitter,
+  ) {
+    this.tempBudget = new TempDiskBudget(config.limits.maxTempBytes ?? Number.POSITIVE_INFINITY);
+    this.http = observeResponses(http, (event) => telemetry.emit('upstream.response', event));
+  }
 
   /**
    * Resolves the URL through its plugin and opens the media response, retrying retryable failures. With `resume`,
@@ -125,8 +138,11 @@ export class Transfer {
       lastCheckpoint = Date.now();
       await record.update({ resume_state: resumeState(state.expect, durable) });
     };
+    let reservation: TempReservation | undefined;
     const onChunk = async (bytes: number): Promise<void> => {
       if (bytes > this.maxBytes) throw new IngestError('file_too_large', `${run.url.href} sent more than the limit of ${this.maxBytes} bytes`);
+      // A body without a declared length is counted against the temp-disk budget as it grows.
+      reservation?.ensure(bytes);
       const now = Date.now();
       if (crashPointsArmed) crashPoint('download', { received: bytes, total: state.expect.total });
       if (now - lastReport >= PROGRESS_EVERY_MS) {
@@ -150,7 +166,10 @@ export class Transfer {
       progress_received: partial.bytes, progress_total: state.expect.total, resume_state: resumeState(state.expect, partial.durableBytes),
     });
     try {
+      const reserved = await this.reserveTemp(partial, state, run);
+      reservation = reserved.reservation;
       for (;;) {
+        if (reserved.complete) break;
         try {
           await partial.append(state.opened.body, onChunk);
           const total = state.expect.total;
@@ -181,7 +200,41 @@ export class Transfer {
       }
       throw thrown;
     } finally {
+      reservation?.release();
       run.signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /**
+   * Reserves the temp disk this download needs (its declared length, or what is already on disk) before its body
+   * is read. When that does not fit beside the downloads in flight, the opened response is let go (no connection is
+   * held while waiting), the reservation waits its turn, and the body is requested again (with `Range` when the
+   * temp file can continue). `complete` is true when every byte was already on disk.
+   */
+  private async reserveTemp(
+    partial: PartialWrite,
+    state: { opened: OpenedMedia; request: DownloadRequest; expect: Expectation; reResolvedAt: number },
+    run: TransferRun,
+  ): Promise<{ reservation: TempReservation; complete: boolean }> {
+    const need = (): number => Math.max(state.expect.total ?? 0, partial.bytes);
+    let now: TempReservation | undefined;
+    try {
+      now = this.tempBudget.tryReserve(need());
+    } catch (error) {
+      await state.opened.response.dump();
+      throw error;
+    }
+    if (now) return { reservation: now, complete: false };
+    run.logger.info({ bytes: need(), reserved: this.tempBudget.reserved, limit: this.tempBudget.limit }, 'waiting for the temp disk budget (limits.maxTempBytes)');
+    await state.opened.response.dump();
+    const reservation = await this.tempBudget.reserve(need(), run.signal);
+    try {
+      const complete = await this.reopen(partial, state, run);
+      reservation.ensure(need());
+      return { reservation, complete };
+    } catch (error) {
+      reservation.release();
+      throw error;
     }
   }
 

@@ -224,3 +224,4 @@ async function hashRange(handle: StorageFile, length: number): Promise<Hash> {
   }
   return hash;
 }
+

@@ -1,8 +1,9 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import PQueue from 'p-queue';
 import type { ConcurrencyConfig } from '../../config/define-config.js';
 import { IngestError } from '../../errors.js';
 import { OWNER, isLiveOwner } from './process-owner.js';
-import type { CancelReason, FileRunHandler, FileRunJob, SlotRequest, WorkQueue } from '../../ports/work-queue.js';
+import type { CancelReason, FileRunHandler, FileRunJob, SlotRequest, WorkQueue, WorkQueueStats } from '../../ports/work-queue.js';
 
 /** The abort reason of a cancelled run: `cancelled`, with the {@link CancelReason} in its cause. */
 export function cancellation(reason: CancelReason, message: string): IngestError {
@@ -82,7 +83,9 @@ export class PQueueWorkQueue implements WorkQueue {
    */
   async withSlot<T>(request: SlotRequest, work: () => Promise<T>): Promise<T> {
     const { signal } = request;
-    if (request.class === 'cpu') return (await this.cpu.add(() => startUnlessAborted(work, signal))) as T;
+    // Queued work starts from another task's completion: it keeps its caller's async context (file-run telemetry).
+    const bound = AsyncLocalStorage.bind(work);
+    if (request.class === 'cpu') return (await this.cpu.add(() => startUnlessAborted(bound, signal))) as T;
     const host = request.key ?? '';
     let queue = this.hosts.get(host);
     if (!queue) {
@@ -91,10 +94,20 @@ export class PQueueWorkQueue implements WorkQueue {
     }
     const hostQueue = queue;
     try {
-      return (await hostQueue.add(() => this.network.add(() => startUnlessAborted(work, signal)))) as T;
+      return (await hostQueue.add(() => this.network.add(() => startUnlessAborted(bound, signal)))) as T;
     } finally {
       if (hostQueue.size === 0 && hostQueue.pending === 0) this.hosts.delete(host);
     }
+  }
+
+  stats(): WorkQueueStats {
+    let waitingForHost = 0;
+    for (const host of this.hosts.values()) waitingForHost += host.size;
+    return {
+      network: { queued: waitingForHost + this.network.size, running: this.network.pending },
+      cpu: { queued: this.cpu.size, running: this.cpu.pending },
+      files: this.jobs.size,
+    };
   }
 
   async drain(): Promise<void> {

@@ -49,7 +49,13 @@ export class Waiters {
         settle();
       };
       const unsubscribe = this.bus.subscribe({ fileId: id }, (event) => {
-        if (event.type === 'file.completed' || event.type === 'file.failed') finish(() => resolve(event.file as unknown as IngestFile));
+        if (event.type === 'file.completed' || event.type === 'file.failed') {
+          // The run in this process, if any, is finishing: answer once it has (its slot and job are free by then).
+          const file = event.file as unknown as IngestFile;
+          const settling = this.queue.settled(id);
+          if (settling) void settling.then(() => finish(() => resolve(file)));
+          else finish(() => resolve(file));
+        }
         else if (event.type === 'file.deleted') finish(() => reject(new IngestError('not_found', `File ${id} was deleted`)));
       });
       const check = async (): Promise<void> => {

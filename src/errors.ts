@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   unsupported_encoding: { httpStatus: 502, retryable: false, doc: 'The source sent a media body with a Content-Encoding (gzip, br, deflate, zstd, stacked ...) or a Transfer-Encoding other than chunked; media bodies are taken only unencoded and never decoded.' },
   disk_budget_exceeded: { httpStatus: 507, retryable: false, doc: 'The download would pass the temporary disk budget of all downloads in flight (limits.maxTempBytes).' },
   duration_too_long: { httpStatus: 400, retryable: false, doc: 'The media is longer than the duration limit.' },
+  media_limits_exceeded: { httpStatus: 400, retryable: false, doc: 'The media declares more than the decoding limits allow (pixel size, pixel or display aspect ratio, frame rate, frame count, stream count), or decoding it hit the memory, CPU-time or output-size limit of ffmpeg/ffprobe.' },
   source_forbidden: { httpStatus: 403, retryable: false, doc: 'The source refused access: login-gated, private, expired, age or region gated.' },
   source_not_found: { httpStatus: 404, retryable: false, doc: 'The source says the media does not exist (404, removed, dead short link).' },
   unsupported_media_type: { httpStatus: 415, retryable: false, doc: 'The URL serves something that is not audio or video: HTML, ZIP, image, playlist or manifest.' },

@@ -8,12 +8,13 @@ import type { IngestConfigInput } from './config/define-config.js';
 import { buildContainer, TOKENS } from './engine/container.js';
 import type { Ingest } from './engine/ingest.js';
 import { isStorageFault, mapStorageError } from './store/storage-errors.js';
+import { checkDecoderAtStartup } from './media/decoder.js';
 import { register as defaultRegistry } from 'prom-client';
 import { ingestMetrics } from './metrics/index.js';
 import type { IngestMetricsOptions } from './metrics/index.js';
 
 export { defineConfig } from './config/define-config.js';
-export type { IngestConfig, IngestConfigInput, LimitsConfig, NetworkConfig, RetryConfig, ConcurrencyConfig, ThumbnailConfig, WebhookConfig, MetricsConfig } from './config/define-config.js';
+export type { IngestConfig, IngestConfigInput, LimitsConfig, NetworkConfig, RetryConfig, ConcurrencyConfig, ThumbnailConfig, DecoderConfig, WebhookConfig, MetricsConfig } from './config/define-config.js';
 export { IngestError, isIngestError, ERROR_CODES } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export type { Ingest, SyncOptions, IngestEvent } from './engine/ingest.js';
@@ -37,6 +38,12 @@ export interface CreateIngestOptions extends IngestConfigInput {
   /** Resume files a dead process left in flight, and remove its temp files. @default true */
   recover?: boolean;
   /**
+   * Check ffmpeg/ffprobe at start-up: log which are in use, warn loudly below `decoder.minVersion` (in the
+   * background), or refuse to start under `decoder.requireMinVersion` (awaited). Commands that never decode turn it
+   * off to start faster. @default true
+   */
+  checkDecoder?: boolean;
+  /**
    * Prometheus metrics (prom-client): `true` registers them on prom-client's default registry, `{ registry }` on
    * yours; read them back with {@link ingestMetrics}. `serve` and the HTTP API attach them on their own.
    * @default false
@@ -49,9 +56,14 @@ export interface CreateIngestOptions extends IngestConfigInput {
  * registry and storage under the data dir, and registers the plugins.
  */
 export async function createIngest(options: CreateIngestOptions = {}): Promise<Ingest> {
-  const { configFile, logger, recover, metrics, ...overrides } = options;
+  const { configFile, logger, recover, checkDecoder, metrics, ...overrides } = options;
   const config = await resolveConfig({ ...(configFile ? { configFile } : {}), overrides });
   const container = buildContainer(config, logger);
+  if (checkDecoder !== false) {
+    const check = checkDecoderAtStartup(config.decoder, container.get<Logger>(TOKENS.Logger));
+    if (config.decoder.requireMinVersion) await check;
+    else check.catch(() => undefined);
+  }
   try {
     const ingest = container.get<Ingest>(TOKENS.Ingest);
     if (metrics) ingestMetrics(ingest, metrics === true ? { registry: defaultRegistry } : metrics);

@@ -1,6 +1,7 @@
 /** The command tree of `media-ingest`: global flags, then every command from src/cli/commands/. */
 import { Command } from 'commander';
 import { registerBatchCommand } from './commands/batch.js';
+import { registerDoctorCommand } from './commands/doctor.js';
 import { registerFileCommands } from './commands/files.js';
 import { registerServeCommand } from './commands/serve.js';
 import type { GlobalFlags } from './shared.js';
@@ -18,5 +19,6 @@ export function buildProgram(): Command {
   registerFileCommands(program, flags);
   registerServeCommand(program, flags);
   registerBatchCommand(program, flags);
+  registerDoctorCommand(program, flags);
   return program;
 }

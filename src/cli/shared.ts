@@ -33,7 +33,7 @@ export function printJson(value: unknown): void {
 }
 
 /** The config file the CLI uses: --config, MEDIA_INGEST_CONFIG, ./pipeline.config.ts of the cwd, the packaged one. */
-function configFileFor(flags: GlobalFlags): string | undefined {
+export function configFileFor(flags: GlobalFlags): string | undefined {
   if (flags.config) return flags.config;
   if (process.env.MEDIA_INGEST_CONFIG) return process.env.MEDIA_INGEST_CONFIG;
   const local = path.resolve('pipeline.config.ts');
@@ -57,7 +57,7 @@ export async function openEngine(flags: GlobalFlags, extra: CreateIngestOptions 
 export async function withEngine(
   flags: GlobalFlags,
   work: (ingest: Ingest) => Promise<{ output: unknown; exitCode?: number }>,
-  { recover = false }: { recover?: boolean } = {},
+  { recover = false, decodes = recover }: { recover?: boolean; decodes?: boolean } = {},
 ): Promise<void> {
   let ingest: Ingest | undefined;
   const onSignal = (): void => {
@@ -68,7 +68,7 @@ export async function withEngine(
   try {
     // One-off commands do their one job: resuming a dead process's files is for `serve` and `batch` (and a
     // re-sync of such a file resumes it).
-    ingest = await openEngine(flags, { recover });
+    ingest = await openEngine(flags, { recover, checkDecoder: decodes });
     const { output, exitCode = 0 } = await work(ingest);
     printJson(output);
     process.exitCode = exitCode;

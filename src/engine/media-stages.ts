@@ -10,6 +10,8 @@ import type { ProbeResult } from '../stages/probe.js';
 import { defaultThumbnailTime, makeThumbnails, planSegments } from '../stages/thumbnails.js';
 import { isStorageFault, mapStorageError } from '../store/spool.js';
 import type { Spool } from '../store/spool.js';
+import { resolveDecoder } from '../media/decoder.js';
+import { processLimitsOf } from '../media/run-decoder.js';
 import { crashPoint } from './crash-points.js';
 import { TOKENS } from './tokens.js';
 
@@ -18,13 +20,13 @@ import { TOKENS } from './tokens.js';
 export class ProbeStage {
   constructor(@inject(TOKENS.Config) private readonly config: IngestConfig) {}
 
-  run(blobPath: string, signal: AbortSignal): Promise<ProbeResult> {
+  async run(blobPath: string, signal: AbortSignal): Promise<ProbeResult> {
     const { config } = this;
+    const decoder = await resolveDecoder(config.decoder);
     return probeMedia(blobPath, {
+      ...config.limits,
+      ffprobePath: decoder.ffprobe.path, processLimits: processLimitsOf(config.decoder),
       timeoutMs: config.probeTimeoutMs,
-      maxDurationSeconds: config.limits.maxDurationSeconds,
-      maxPixelDimension: config.limits.maxPixelDimension,
-      maxStreams: config.limits.maxStreams,
       signal,
     });
   }
@@ -62,6 +64,11 @@ export class ThumbnailStage {
     try {
       ({ results, keys } = await storageErrors('thumbnails', async () => {
         const made = await makeThumbnails(blobPath, requests, {
+          ffmpegPath: (await resolveDecoder(config.decoder)).ffmpeg.path,
+          processLimits: processLimitsOf(config.decoder),
+          frameSize: probe.width && probe.height ? { width: probe.width, height: probe.height } : null,
+          streamIndex: probe.videoStreamIndex,
+          ...(config.thumbnails.maxHeight ? { maxHeight: config.thumbnails.maxHeight } : {}),
           width: config.thumbnails.width,
           format: config.thumbnails.format,
           quality: config.thumbnails.quality,

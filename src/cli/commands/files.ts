@@ -27,7 +27,7 @@ export function registerFileCommands(program: Command, flags: () => GlobalFlags)
           progress: { mode: progressMode(opts, process.stderr.isTTY === true) },
         });
         return { output: file, exitCode: file.status === 'failed' ? 1 : 0 };
-      });
+      }, { decodes: true });
     });
 
   program.command('get <id>').description('print one file').action(async (id: string) => {

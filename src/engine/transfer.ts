@@ -124,7 +124,14 @@ export class Transfer {
    */
   async download(row: FileRow, prepared: PreparedSource, run: TransferRun): Promise<SpooledFile> {
     const { record } = run;
-    const partial = prepared.partial ?? (await this.spool.createPartial(row.id));
+    let partial: PartialWrite;
+    try {
+      partial = prepared.partial ?? (await this.spool.createPartial(row.id));
+    } catch (error) {
+      // No temp file (read-only or full data dir): let the opened response go, or its connection stays busy.
+      prepared.opened.response.body.destroy();
+      throw error;
+    }
     const state = {
       opened: prepared.opened,
       request: prepared.resolved.download,

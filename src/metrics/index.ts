@@ -10,7 +10,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Ingest } from '../engine/ingest.js';
 import type { IngestFile } from '../engine/file-view.js';
 import type { TelemetryEvents } from '../engine/telemetry.js';
-import type { FileStatus } from '../store/rows.js';
+import { FILE_STATUSES } from '../ports/file-records.js';
 
 /** Options of {@link ingestMetrics}. */
 export interface IngestMetricsOptions {
@@ -23,7 +23,6 @@ export interface IngestMetricsOptions {
   prefix?: string;
 }
 
-const FILE_STATUSES: readonly FileStatus[] = ['pending', 'processing', 'completed', 'failed', 'not_applicable'];
 /** Seconds: from a small probe to a long download. */
 const STAGE_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 3600];
 
@@ -47,10 +46,10 @@ export class IngestMetrics {
 
     new Gauge({
       name: `${prefix}files`, help: 'Files in the registry, by status', labelNames: ['status'], registers,
-      collect() {
+      async collect() {
         for (const status of FILE_STATUSES) {
           try {
-            this.set({ status }, ingest.list({ status, limit: 1 }).total);
+            this.set({ status }, (await ingest.list({ status, limit: 1 })).total);
           } catch {
             // The engine is closed: nothing to report.
           }

@@ -76,10 +76,19 @@ export interface WorkQueue {
    * not be restarted (locally: a live process on this host; in a cluster: a worker still holding the job's lock).
    */
   isLiveOwner(owner: string | null): Promise<boolean>;
+  /** What this process is doing now, for metrics (optional: an adapter that cannot tell leaves it out). */
+  stats?(): WorkQueueStats;
   /** Resolves when no job is queued or running. */
   drain(): Promise<void>;
   /** Stops taking jobs, cancels every job in this process with `shutdown`, and resolves when they settled. */
   close(): Promise<void>;
+}
+
+/** Work in this process: slots waiting and taken per class, and file runs in flight. */
+export interface WorkQueueStats {
+  network: { queued: number; running: number };
+  cpu: { queued: number; running: number };
+  files: number;
 }
 
 /** What cancelled a run, read from its aborted signal's reason (undefined when not a cancellation). */

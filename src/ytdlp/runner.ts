@@ -15,6 +15,7 @@
  * (optionally under `unshare`), not the yt-dlp executable, and yt-dlp-wrap's `execPromise` buffers stdout without a
  * cap and puts stderr into its error messages, the two things this runner must not do.
  */
+import { cancelledBy } from '../plugin-kit.js';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -153,7 +154,7 @@ export class ProcessYtDlpRunner implements YtDlpRunner {
     const commandArgs = prefix.length > 0 ? [...prefix.slice(1), ...args] : args.slice(1);
     return new Promise<ProcessOutcome>((resolve, reject) => {
       if (signal?.aborted) {
-        reject(isIngestError(signal.reason) ? signal.reason : new IngestError('cancelled', 'yt-dlp run cancelled'));
+        reject(cancelledBy(signal, 'the yt-dlp run'));
         return;
       }
       const child = spawn(command, commandArgs, { env: this.environment(), cwd: this.privateDir!, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -170,7 +171,7 @@ export class ProcessYtDlpRunner implements YtDlpRunner {
         config.timeoutMs,
       );
       const onAbort = (): void =>
-        stop(isIngestError(signal?.reason) ? signal.reason : new IngestError('cancelled', 'yt-dlp run cancelled'));
+        stop(cancelledBy(signal!, 'the yt-dlp run'));
       signal?.addEventListener('abort', onAbort, { once: true });
       child.stdout.on('data', (chunk: Buffer) => {
         stdoutBytes += chunk.length;

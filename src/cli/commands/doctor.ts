@@ -10,15 +10,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
-import type { IngestConfig } from '../config/define-config.js';
-import { resolveConfig } from '../config/load-config.js';
-import { toIngestError } from '../errors.js';
-import { describeBinary, resolveDecoder, summary } from '../media/decoder.js';
-import type { DecoderBinary } from '../media/decoder.js';
-import { findPrlimit } from '../media/run-decoder.js';
-import { findYtDlpBinary } from '../ytdlp/binary.js';
-import { configFileFor, openEngine, printJson } from './main.js';
-import type { GlobalFlags } from './main.js';
+import type { IngestConfig } from '../../config/define-config.js';
+import { resolveConfig } from '../../config/load-config.js';
+import { toIngestError } from '../../errors.js';
+import { describeBinary, resolveDecoder, summary } from '../../media/decoder.js';
+import type { DecoderBinary } from '../../media/decoder.js';
+import { findPrlimit } from '../../media/run-decoder.js';
+import { findYtDlpBinary } from '../../ytdlp/binary.js';
+import { configFileFor, openEngine, printJson } from '../shared.js';
+import type { GlobalFlags } from '../shared.js';
 
 /** One line of the report. */
 export interface DoctorCheck {
@@ -88,7 +88,7 @@ async function registryCheck(flags: GlobalFlags): Promise<DoctorCheck> {
   try {
     const ingest = await openEngine(flags, { recover: false, checkDecoder: false });
     try {
-      const files = ingest.list({ limit: 1 }).total;
+      const files = (await ingest.list({ limit: 1 })).total;
       return { name: 'registry', status: 'ok', required: true, files, detail: `opens; ${files} file(s)` };
     } finally {
       await ingest.close();

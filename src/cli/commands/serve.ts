@@ -8,11 +8,11 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { Command } from 'commander';
-import { IngestError, toIngestError } from '../errors.js';
-import type { Ingest } from '../engine/ingest.js';
-import { openEngine } from '../cli/main.js';
-import type { GlobalFlags } from '../cli/main.js';
-import { createServer } from './index.js';
+import { IngestError, toIngestError } from '../../errors.js';
+import type { Ingest } from '../../engine/ingest.js';
+import { openEngine } from '../shared.js';
+import type { GlobalFlags } from '../shared.js';
+import { createServer } from '../../server/index.js';
 
 /** Options of the `serve` command. */
 interface ServeFlags {

@@ -1,5 +1,5 @@
 // A loopback stand-in for TikTok, answering for the real hostnames with the recorded-shape pages of
-// fixtures/tiktok/. It behaves like the real site where the plugin depends on it:
+// test/fixtures/. It behaves like the real site where the plugin depends on it:
 // - a post page sets `tt_chain_token` (Set-Cookie, Domain=.tiktok.com) on every answer;
 // - the media CDN answers 403 unless the request carries a `Referer` on https://www.tiktok.com/ and, on hosts under
 //   `.tiktok.com` (v16-webapp-prime.tiktok.com), a `tt_chain_token` cookie that a page handed out. Hosts under
@@ -9,9 +9,9 @@
 //   code redirects to the home page.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { redirect, sendText, serveFile } from '../../support/fixture-server.js';
-import type { FixtureServer, LoggedRequest } from '../../support/fixture-server.js';
-import { mediaPath } from '../../support/media.js';
+import { redirect, sendText, serveFile } from '../../../test/support/fixture-server.js';
+import type { FixtureServer, LoggedRequest } from '../../../test/support/fixture-server.js';
+import { mediaPath } from '../../../test/support/media.js';
 
 /** Every host this site answers for (route them all to the fixture server). */
 export const TIKTOK_HOSTS = [
@@ -20,7 +20,7 @@ export const TIKTOK_HOSTS = [
 ];
 const CDN_HOSTS = /^(v16-webapp-prime\.tiktok\.com|[a-z0-9-]+\.tiktokcdn\.com)$/;
 
-/** The recorded-shape posts of fixtures/tiktok/, by id. */
+/** The recorded-shape posts of test/fixtures/, by id. */
 export const TIKTOK_POSTS = {
   universal: { id: '7301234567890123456', page: 'universal-ok.html' },
   singleBitrate: { id: '7302345678901234567', page: 'universal-single-bitrate.html' },
@@ -29,7 +29,7 @@ export const TIKTOK_POSTS = {
   nextData: { id: '6905678901234567890', page: 'next-data.html' },
   ageGated: { id: '7307000000000000001', page: 'age-gated.html' },
   photo: { id: '7308000000000000001', page: 'photo-post.html' },
-  /** A page only yt-dlp can read (the old `sigi-persisted-data` script): see fixtures/tiktok/README.md. */
+  /** A page only yt-dlp can read (the old `sigi-persisted-data` script): see test/fixtures/README.md. */
   persisted: { id: '7309876543210987654', page: 'sigi-persisted-data.html' },
 } as const;
 
@@ -49,7 +49,7 @@ export const TIKTOK_LOGIN_WALL_ID = '7310000000000000008';
 export const TIKTOK_PAGE_403_ID = '7310000000000000009';
 
 export function tiktokFixture(name: string): string {
-  return readFileSync(new URL(`../../../fixtures/tiktok/${name}`, import.meta.url), 'utf8');
+  return readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 }
 
 export interface TikTokSite {

@@ -1,9 +1,9 @@
 // A loopback stand-in for the invented "Example VOD" service of the third-party plugin example
-// (examples/third-party-plugin/), serving the answers of fixtures/third-party/.
+// (examples/third-party-plugin/), serving the answers of test/fixtures/.
 import { readFileSync } from 'node:fs';
-import { sendText, serveFile } from '../../support/fixture-server.js';
-import type { FixtureServer } from '../../support/fixture-server.js';
-import { mediaPath } from '../../support/media.js';
+import { sendText, serveFile } from '../../../test/support/fixture-server.js';
+import type { FixtureServer } from '../../../test/support/fixture-server.js';
+import { mediaPath } from '../../../test/support/media.js';
 
 export const EXAMPLE_VOD_HOSTS = ['vod.example.test', 'vod-api.example.test', 'vod-cdn.example.test'];
 
@@ -16,7 +16,7 @@ export const EXAMPLE_VOD_VIDEOS = {
   missing: { id: 'ev99999', fixture: 'error.not-found.json', status: 404 },
 } as const;
 
-const fixture = (name: string): string => readFileSync(new URL(`../../../fixtures/third-party/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string): string => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 
 export function installExampleVod(server: FixtureServer): void {
   const byId = new Map<string, { fixture: string; status: number }>(Object.values(EXAMPLE_VOD_VIDEOS).map((v) => [v.id, v]));

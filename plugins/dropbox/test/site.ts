@@ -1,5 +1,5 @@
 // A loopback stand-in for Dropbox shared links, answering for the real hostnames with the recorded-shape pages of
-// fixtures/dropbox/. Like the real service:
+// test/fixtures/. Like the real service:
 // - `/scl/fi/<id>/<name>?rlkey=<key>&dl=1` answers 302 to `https://uc<hex>.dl.dropboxusercontent.com/cd/0/get/<token>/file?dl=1`,
 //   which serves the bytes as application/octet-stream with a Content-Disposition;
 // - without (or with a wrong) `rlkey` it redirects to `/login` and serves the sign-in page with 200;
@@ -8,9 +8,9 @@
 // - dead, deleted, expired and rate-limited links answer with the matching error pages.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { redirect, sendText, serveBuffer, serveFile } from '../../support/fixture-server.js';
-import type { FixtureServer, LoggedRequest } from '../../support/fixture-server.js';
-import { mediaPath } from '../../support/media.js';
+import { redirect, sendText, serveBuffer, serveFile } from '../../../test/support/fixture-server.js';
+import type { FixtureServer, LoggedRequest } from '../../../test/support/fixture-server.js';
+import { mediaPath } from '../../../test/support/media.js';
 
 /** The host the download is served from (the real ones are `uc<hex>.dl.dropboxusercontent.com`). */
 export const DROPBOX_CONTENT_HOST = 'uc8f3a91c2d4e5b6a7f8091a2b3c4.dl.dropboxusercontent.com';
@@ -43,7 +43,7 @@ export const DROPBOX_SHARES = {
 export const DROPBOX_LEGACY = { key: 'l3gacyk3y0001', share: DROPBOX_SHARES.video } as const;
 
 export function dropboxFixture(name: string): string {
-  return readFileSync(new URL(`../../../fixtures/dropbox/${name}`, import.meta.url), 'utf8');
+  return readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 }
 
 export interface DropboxSite {

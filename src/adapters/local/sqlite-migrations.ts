@@ -66,4 +66,6 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE files ADD COLUMN retry_error_message TEXT;
   ALTER TABLE files ADD COLUMN resume_state TEXT;
   `,
+  // 4: the fencing token of the run in progress (see Registry.claim).
+  `ALTER TABLE files ADD COLUMN run_token TEXT;`,
 ];

@@ -1,12 +1,12 @@
-// A loopback stand-in for Loom, answering for the real hostnames with the recorded-shape answers of fixtures/loom/.
+// A loopback stand-in for Loom, answering for the real hostnames with the recorded-shape answers of test/fixtures/.
 // Each video id has a scenario: what `transcoded-url`, `raw-url`, GraphQL `GetVideoSSR` and oEmbed answer. The
 // fixtures' video id is replaced by the scenario's. The CDN (cdn.loom.com) serves a signed URL only when its
 // CloudFront parameters are present (no cookies needed); `luna.loom.com` serves the HLS/DASH manifests, and the
 // tests assert it is never asked.
 import { readFileSync } from 'node:fs';
-import { sendJson, sendText, serveFile } from '../../support/fixture-server.js';
-import type { FixtureServer, LoggedRequest } from '../../support/fixture-server.js';
-import { mediaPath } from '../../support/media.js';
+import { sendJson, sendText, serveFile } from '../../../test/support/fixture-server.js';
+import type { FixtureServer, LoggedRequest } from '../../../test/support/fixture-server.js';
+import { mediaPath } from '../../../test/support/media.js';
 
 export const LOOM_HOSTS = ['www.loom.com', 'loom.com', 'cdn.loom.com', 'luna.loom.com'];
 const FIXTURE_ID = '0f3c9a7e21b84d6c9e5a1b2c3d4e5f60';
@@ -34,7 +34,7 @@ export const LOOM_VIDEOS = {
 } as const satisfies Record<string, { id: string; scenario: LoomScenario }>;
 
 export function loomFixture(name: string): string {
-  return readFileSync(new URL(`../../../fixtures/loom/${name}`, import.meta.url), 'utf8');
+  return readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 }
 
 export interface LoomSite {

@@ -16,17 +16,17 @@
  */
 import { closeSync, fstatSync, openSync, realpathSync } from 'node:fs';
 import type { Command } from 'commander';
-import type { Ingest } from '../engine/ingest.js';
-import { toIngestError } from '../errors.js';
-import { openEngine } from './main.js';
-import type { GlobalFlags } from './main.js';
-import { countEntries, openInput, readEntries } from './batch/input.js';
-import type { BatchInput } from './batch/input.js';
-import { fileSink, stdoutSink } from './batch/output.js';
-import type { ResultSink } from './batch/output.js';
-import { startProgress } from './batch/progress.js';
-import { BatchRunner } from './batch/runner.js';
-import type { BatchStats } from './batch/runner.js';
+import type { Ingest } from '../../engine/ingest.js';
+import { toIngestError } from '../../errors.js';
+import { isUsageError, openEngine, usageError } from '../shared.js';
+import type { GlobalFlags } from '../shared.js';
+import { countEntries, openInput, readEntries } from '../batch/input.js';
+import type { BatchInput } from '../batch/input.js';
+import { fileSink, stdoutSink } from '../batch/output.js';
+import type { ResultSink } from '../batch/output.js';
+import { startProgress } from '../batch/progress.js';
+import { BatchRunner } from '../batch/runner.js';
+import type { BatchStats } from '../batch/runner.js';
 
 /** Raw options of the `batch` command, as commander parses them. */
 export interface BatchCommandOptions {
@@ -50,8 +50,6 @@ export function registerBatchCommand(program: Command, flags: () => GlobalFlags)
     });
 }
 
-class UsageError extends Error {}
-
 /**
  * Runs the command; resolves with the exit status. Exits the process itself only when a cancel left engine
  * work behind that did not stop within the close timeout (results and summary are written by then).
@@ -74,13 +72,13 @@ async function runBatch(source: string, opts: BatchCommandOptions, flags: Global
     const concurrency = integerOption('--concurrency', opts.concurrency, 1, 64);
     const graceMs = integerOption('--grace-period', opts.gracePeriod, 0, 3600) * 1000;
     checkReadable(source);
-    if (opts.output && source !== '-' && sameFile(source, opts.output)) throw new UsageError('--output must not be the input file');
+    if (opts.output && source !== '-' && sameFile(source, opts.output)) throw usageError('--output must not be the input file');
     sink = openSink(opts.output, () => hooks.stdoutBroken());
     input = openInput(source);
     return await execute({ source, input, sink, concurrency, graceMs, segmentThumbnails: opts.segmentThumbnails, flags, hooks });
   } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    process.stdout.write(`${JSON.stringify({ error: error.message, code: 'invalid_request' })}\n`);
+    if (!isUsageError(error)) throw error;
+    process.stdout.write(`${JSON.stringify(error.toJSON())}\n`);
     return { code: 2, engineClosed: true };
   } finally {
     input?.close();
@@ -209,7 +207,7 @@ export function summaryLine(stats: BatchStats, elapsedMs: number, signal?: strin
 function integerOption(name: string, raw: string, min: number, max: number): number {
   const value = Number(raw);
   if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new UsageError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+    throw usageError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
   }
   return value;
 }
@@ -219,10 +217,10 @@ function checkReadable(source: string): void {
   let fd: number | undefined;
   try {
     fd = openSync(source, 'r');
-    if (fstatSync(fd).isDirectory()) throw new UsageError(`Cannot read the input file ${source}: it is a directory`);
+    if (fstatSync(fd).isDirectory()) throw usageError(`Cannot read the input file ${source}: it is a directory`);
   } catch (error) {
-    if (error instanceof UsageError) throw error;
-    throw new UsageError(`Cannot read the input file ${source}: ${(error as Error).message}`);
+    if (isUsageError(error)) throw error;
+    throw usageError(`Cannot read the input file ${source}: ${(error as Error).message}`);
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
@@ -241,6 +239,6 @@ function openSink(output: string | undefined, onStdoutBroken: () => void): Resul
   try {
     return fileSink(output);
   } catch (error) {
-    throw new UsageError(`Cannot write the output file ${output}: ${(error as Error).message}`);
+    throw usageError(`Cannot write the output file ${output}: ${(error as Error).message}`);
   }
 }

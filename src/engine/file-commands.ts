@@ -45,6 +45,7 @@ export interface CommandDeps {
  */
 export class FileCommands {
   private readonly flights = new SingleFlight();
+  private readonly closing = new AbortController();
 
   constructor(private readonly d: CommandDeps) {}
 
@@ -125,10 +126,27 @@ export class FileCommands {
     return this.d.views.file(row);
   }
 
+  /** Rejects the syncs still waiting for a run to start (a run in another worker may take longer than this engine lives). */
+  close(): void {
+    this.closing.abort(new IngestError('cancelled', 'The engine was closed before the file run started'));
+  }
+
   /** Enqueues a run; resolves with its file once it is ready, rejects with what refused it before that. */
   private launch(job: FileRunJob): Promise<IngestFile> {
     const { bus, queue } = this.d;
-    return new Promise<IngestFile>((resolve, reject) => {
+    if (this.closing.signal.aborted) return Promise.reject(this.closing.signal.reason);
+    return new Promise<IngestFile>((resolveRun, rejectRun) => {
+      const onClosed = (): void => {
+        unsubscribe();
+        rejectRun(this.closing.signal.reason);
+      };
+      const settle = <T>(settleRun: (value: T) => void) => (value: T): void => {
+        this.closing.signal.removeEventListener('abort', onClosed);
+        settleRun(value);
+      };
+      const resolve = settle(resolveRun);
+      const reject = settle(rejectRun);
+      this.closing.signal.addEventListener('abort', onClosed, { once: true });
       const unsubscribe = bus.subscribe({ jobId: job.jobId }, (event) => {
         if (event.type === 'run.ready') {
           unsubscribe();
@@ -152,7 +170,7 @@ export class FileCommands {
 }
 
 /** An error carried by a `run.refused` event: the IngestError itself in-process, its code and message across processes. */
-function asIngestError(error: { code: string; message: string }): IngestError {
+export function asIngestError(error: { code: string; message: string }): IngestError {
   if (isIngestError(error)) return error;
   const code = (error.code in ERROR_CODES ? error.code : 'internal') as ErrorCode;
   return new IngestError(code, error.message);

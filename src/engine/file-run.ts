@@ -4,7 +4,7 @@ import { cancelledBy } from '../plugin-kit.js';
 import type { SourcePlugin } from '../plugin-api.js';
 import type { FileEventPayload, FileEventType } from '../ports/event-bus.js';
 import type { FilePatch, FileRow, RunToken } from '../ports/registry.js';
-import { cancelReasonOf } from '../ports/work-queue.js';
+import { cancelReasonOf, isHandedBack } from '../ports/work-queue.js';
 import type { FileRunJob } from '../ports/work-queue.js';
 import { isStorageFault, mapStorageError } from '../store/spool.js';
 import type { PartialWrite, SpooledFile } from '../store/spool.js';
@@ -13,11 +13,12 @@ import { RetryBudget } from './backoff.js';
 import type { RetryDecision } from './backoff.js';
 import { crashPoint } from './crash-points.js';
 import type { LocalBlob } from './file-outputs.js';
-import { newFileRow, sourceMetadataOf } from './file-rows.js';
+import { newFileRow, sha256, sourceMetadataOf } from './file-rows.js';
 import { mediaInfoOf } from './media-stages.js';
 import { timedStage, withSource } from './telemetry.js';
 import type { TelemetryEvents, TelemetryStage } from './telemetry.js';
 import type { RunServices } from './run-worker.js';
+import { awaitStart } from './start-claims.js';
 import type { PreparedSource, RunRecord, TransferRun } from './transfer.js';
 
 /**
@@ -35,6 +36,8 @@ export class FileRun implements RunRecord {
   /** Set at the start of {@link FileRun.execute} (finding the plugin may fail, and then the run is refused). */
   private url!: URL;
   private transferRun!: TransferRun;
+  /** Drops this run's start claim (see {@link awaitStart}); set while it holds one. */
+  private releaseStart: (() => Promise<void>) | undefined;
 
   constructor(private readonly job: FileRunJob, private readonly signal: AbortSignal, private readonly s: RunServices) {
     this.logger = s.logger.child({ url: job.url, ...(job.kind === 'restart' ? { fileId: job.jobId } : {}) });
@@ -62,6 +65,7 @@ export class FileRun implements RunRecord {
       const plugin = this.s.router.pluginFor(this.url);
       this.transferRun = { url: this.url, plugin, signal: this.signal, logger: this.logger, budget: this.budget, record: this };
       if (this.job.kind === 'restart' && !(await this.claim())) return;
+      if (this.job.kind === 'new' && !(await this.start())) return;
       // A restart whose download was stored already (a crash after the download) goes straight to the probe.
       let blob = await this.storedBlob();
       if (blob) await this.becomeReady({ status: 'processing', resume_state: null });
@@ -84,7 +88,9 @@ export class FileRun implements RunRecord {
       await this.fail(failure);
       throw failure;
     } finally {
-      if (!this.ready) {
+      await this.releaseStart?.();
+      // A run cut short by a shutdown whose job the queue hands to another worker: that worker's run answers.
+      if (!this.ready && !isHandedBack(this.signal)) {
         const error = failure ?? new IngestError('internal', 'The file run ended before it started');
         await this.s.bus.publish({ type: 'run.refused', jobId: this.job.jobId, error });
       }
@@ -105,6 +111,32 @@ export class FileRun implements RunRecord {
     this.row = claimed.row;
     this.token = claimed.token;
     return true;
+  }
+
+  /**
+   * A new file: waits for the start claim on its identity (its alias for a short link) unless the file exists or
+   * the claimant was refused, so that one run in any process opens the media. True when this run goes on.
+   */
+  private async start(): Promise<boolean> {
+    if (this.job.kind !== 'new') return true;
+    const { registry, bus } = this.s;
+    const { aliasHash, jobId } = this.job;
+    const offline = this.transferRun.plugin.identify(this.url);
+    const identityHash = offline ? sha256(offline.key) : undefined;
+    const outcome = await awaitStart({
+      registry, bus, holder: jobId, signal: this.signal, key: identityHash ?? aliasHash,
+      find: () => (identityHash ? registry.findByIdentity(identityHash) : registry.findByAlias(aliasHash)),
+    });
+    if (outcome.kind === 'refused') throw outcome.error;
+    if (outcome.kind === 'held') {
+      this.releaseStart = outcome.release;
+      return true;
+    }
+    // This job's own file: a worker that shut down handed the run back after the file was created.
+    if (outcome.row.id === jobId) return this.claim();
+    await registry.addAlias(aliasHash, outcome.row.id, this.url.href);
+    await this.handBack(outcome.row);
+    return false;
   }
 
   private async storedBlob(): Promise<LocalBlob | undefined> {
@@ -150,6 +182,8 @@ export class FileRun implements RunRecord {
       id: this.job.jobId, owner: this.s.queue.owner, metadata: this.job.metadata, segmentThumbnails: this.job.segmentThumbnails,
     }));
     await registry.addAlias(this.job.aliasHash, outcome.row.id, this.url.href);
+    // The file row now stands for the identity: waiting runs find it.
+    await this.releaseStart?.();
     if (!outcome.created) {
       await this.handBack(outcome.row);
       return false;

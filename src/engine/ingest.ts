@@ -181,6 +181,7 @@ export class Ingest extends EventEmitter {
     if (this.closed) return;
     this.closed = true;
     await this.queue.close();
+    this.commands.close();
     this.waiters.close();
     this.emit('closed');
     this.unsubscribe();

@@ -20,6 +20,9 @@ export interface RunClaim {
   token: RunToken;
 }
 
+/** What {@link Registry.claimStart} found: this holder has the claim, or who else holds it. */
+export type StartClaim = { held: true } | { held: false; holder: string | undefined };
+
 /** What {@link Registry.insertFileOnce} found or made. */
 export type InsertOutcome =
   /** The row was inserted, claimed by its `owner` with `token`. */
@@ -72,6 +75,16 @@ export interface Registry {
   insertFileOnce(row: FileRow): Promise<InsertOutcome>;
   /** Records that a normalised URL leads to a file; a second alias of the same hash is ignored. */
   addAlias(urlHash: string, fileId: string, url: string): Promise<void>;
+  /**
+   * Takes the short-lived **start claim** on `key` (an identity hash, or an alias hash while the identity is not
+   * known yet) for `holder` (the job id of a new run) for `leaseMs`, unless another holder's claim on it has not
+   * expired; the same holder calling again renews it. Atomic across every process sharing the registry: while it is
+   * held, only its holder resolves and opens the media; the others wait for the file row (or the holder's
+   * `run.ready`/`run.refused`). A claimant that dies stops renewing and its claim expires.
+   */
+  claimStart(key: string, holder: string, leaseMs: number): Promise<StartClaim>;
+  /** Drops `holder`'s start claim on `key` (nothing when another holds it). */
+  releaseStart(key: string, holder: string): Promise<void>;
 
   // ── runs (fenced) ──────────────────────────────────────────────────────────────────────────────────────────────
   /**

@@ -91,6 +91,16 @@ export interface WorkQueueStats {
   files: number;
 }
 
+/**
+ * True when the run was cancelled by a `shutdown` whose job the queue hands to another worker (a cluster queue's
+ * `close()`): the run reports no refusal, since the run that takes the job over answers its enqueuer. The queue
+ * marks it with `handedBack: true` in the cancellation's cause.
+ */
+export function isHandedBack(signal: AbortSignal): boolean {
+  const cause = (signal.reason as { cause?: unknown } | undefined)?.cause as { handedBack?: boolean } | undefined;
+  return signal.aborted && cause?.handedBack === true;
+}
+
 /** What cancelled a run, read from its aborted signal's reason (undefined when not a cancellation). */
 export function cancelReasonOf(signal: AbortSignal): CancelReason | undefined {
   const cause = (signal.reason as { cause?: unknown } | undefined)?.cause as { cancelReason?: CancelReason } | undefined;

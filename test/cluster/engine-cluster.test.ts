@@ -27,7 +27,7 @@ async function emptyPrefix(client: S3Client, bucket: string, prefix: string): Pr
 }
 
 const cluster = await clusterServices('cluster: engine');
-const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'children/engine-child.ts');
+const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), '../support/sync-child.ts');
 const HOST = 'media.example.test';
 const PROCESSES = 4;
 const SYNCS = 30;

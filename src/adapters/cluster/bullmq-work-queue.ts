@@ -55,7 +55,8 @@ const JOB_OPTIONS = { attempts: 1, removeOnComplete: true, removeOnFail: true } 
 /** The abort reason of a cancelled run: `cancelled`, with the {@link CancelReason} in its cause. */
 function cancellation(reason: CancelReason, jobId: string): IngestError {
   const message = reason === 'deleted' ? `File ${jobId} was deleted while in flight` : 'The worker shut down while the file was in flight; another worker takes it over';
-  return new IngestError('cancelled', message, { cause: { cancelReason: reason } });
+  // close() queues a shut-down run again for another worker (see isHandedBack).
+  return new IngestError('cancelled', message, { cause: { cancelReason: reason, handedBack: reason === 'shutdown' } });
 }
 
 interface RunningJob {

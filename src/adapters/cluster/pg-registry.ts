@@ -9,7 +9,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import type { Transaction, Updateable } from 'kysely';
 import pg from 'pg';
 import { IngestError, isIngestError } from '../../errors.js';
-import type { FileListQuery, InsertOutcome, Registry, RunClaim } from '../../ports/registry.js';
+import type { FileListQuery, InsertOutcome, Registry, RunClaim, StartClaim } from '../../ports/registry.js';
 import type { FilePatch, FileRow, FileStatus, RunToken, SegmentRow, ThumbnailRow, UserPatch } from '../../ports/file-records.js';
 import { migrate } from './pg-schema.js';
 import type { FilesTable, RegistryDatabase } from './pg-schema.js';
@@ -210,6 +210,27 @@ export class PgRegistry implements Registry {
   addAlias(urlHash: string, fileId: string, url: string): Promise<void> {
     return this.run('alias', async () => {
       await this.db.insertInto('aliases').values({ url_hash: urlHash, file_id: fileId, url }).onConflict((oc) => oc.column('url_hash').doNothing()).execute();
+    });
+  }
+
+  /** One upsert; expiry is judged by the database's clock, so workers' clocks need not agree. */
+  claimStart(key: string, holder: string, leaseMs: number): Promise<StartClaim> {
+    return this.run('start claim', async () => {
+      const now = sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`;
+      const taken = await sql<{ holder: string }>`
+        INSERT INTO start_claims (key, holder, expires_at) VALUES (${key}, ${holder}, ${now} + ${leaseMs})
+        ON CONFLICT (key) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at
+        WHERE start_claims.holder = EXCLUDED.holder OR start_claims.expires_at < ${now}
+        RETURNING holder`.execute(this.db);
+      if (taken.rows.length === 1) return { held: true };
+      const other = await sql<{ holder: string }>`SELECT holder FROM start_claims WHERE key = ${key}`.execute(this.db);
+      return { held: false, holder: other.rows[0]?.holder };
+    });
+  }
+
+  releaseStart(key: string, holder: string): Promise<void> {
+    return this.run('start claim release', async () => {
+      await sql`DELETE FROM start_claims WHERE key = ${key} AND holder = ${holder}`.execute(this.db);
     });
   }
 

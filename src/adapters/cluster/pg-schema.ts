@@ -142,6 +142,8 @@ export const PG_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX segments_file ON segments(file_id);
   `,
+  // 2: start claims (see Registry.claimStart): one worker opens a new media while the others wait for its file.
+  `CREATE TABLE start_claims (key TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at BIGINT NOT NULL);`,
 ];
 
 /** The advisory lock key of a schema's migrations (one 64-bit key per schema name). */

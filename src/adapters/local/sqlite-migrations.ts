@@ -68,4 +68,6 @@ export const MIGRATIONS: readonly string[] = [
   `,
   // 4: the fencing token of the run in progress (see Registry.claim).
   `ALTER TABLE files ADD COLUMN run_token TEXT;`,
+  // 5: start claims (see Registry.claimStart): one process opens a new media while the others wait for its file.
+  `CREATE TABLE start_claims (key TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at INTEGER NOT NULL);`,
 ];

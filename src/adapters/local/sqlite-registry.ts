@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { IngestError } from '../../errors.js';
 import type {
-  FileListQuery, FilePatch, FileRow, FileStatus, InsertOutcome, Registry, RunClaim, RunToken, SegmentRow, ThumbnailRow, UserPatch,
+  FileListQuery, FilePatch, FileRow, FileStatus, InsertOutcome, Registry, RunClaim, RunToken, SegmentRow, StartClaim, ThumbnailRow, UserPatch,
 } from '../../ports/registry.js';
 import { isStorageFault, mapStorageError } from '../../store/storage-errors.js';
 import { MIGRATIONS } from './sqlite-migrations.js';
@@ -112,6 +112,23 @@ export class SqliteRegistry implements Registry {
 
   addAlias(urlHash: string, fileId: string, url: string): Promise<void> {
     return storage(() => void this.sql.prepare('INSERT OR IGNORE INTO aliases (url_hash, file_id, url) VALUES (?, ?, ?)').run(urlHash, fileId, url));
+  }
+
+  claimStart(key: string, holder: string, leaseMs: number): Promise<StartClaim> {
+    return storage(() => {
+      const now = Date.now();
+      const taken = this.sql.prepare(
+        `INSERT INTO start_claims (key, holder, expires_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE
+         SET holder = excluded.holder, expires_at = excluded.expires_at WHERE start_claims.holder = excluded.holder OR start_claims.expires_at < ?`,
+      ).run(key, holder, now + leaseMs, now).changes === 1;
+      if (taken) return { held: true };
+      const other = this.sql.prepare('SELECT holder FROM start_claims WHERE key = ?').get(key) as { holder: string } | undefined;
+      return { held: false, holder: other?.holder };
+    });
+  }
+
+  releaseStart(key: string, holder: string): Promise<void> {
+    return storage(() => void this.sql.prepare('DELETE FROM start_claims WHERE key = ? AND holder = ?').run(key, holder));
   }
 
   claim(fileId: string, owner: string, patch: FilePatch = {}, expected?: RunToken | null): Promise<RunClaim | undefined> {

@@ -94,6 +94,24 @@ export function registryContract(makeRegistry: () => Promise<Registry>, disposeR
     await expectCode(registry.claim('file_missing', 'worker-c'), 'not_found');
   });
 
+  it('gives a start claim to one holder at a time, renews it, frees it on release or expiry', async () => {
+    const key = `identity-${Math.random()}`;
+    const [a, b] = await Promise.all([registry.claimStart(key, 'job-a', 60_000), registry.claimStart(key, 'job-b', 60_000)]);
+    expect([a.held, b.held].filter(Boolean)).toHaveLength(1);
+    const [winner, loser] = a.held ? ['job-a', 'job-b'] : ['job-b', 'job-a'];
+    expect(a.held ? b : a).toEqual({ held: false, holder: winner });
+    expect(await registry.claimStart(key, winner, 60_000)).toEqual({ held: true }); // renewal
+    await registry.releaseStart(key, loser); // not the holder: nothing happens
+    expect(await registry.claimStart(key, loser, 60_000)).toEqual({ held: false, holder: winner });
+    await registry.releaseStart(key, winner);
+    expect(await registry.claimStart(key, loser, 1)).toEqual({ held: true });
+    // A holder that stops renewing (a dead process) loses the claim once its lease ran out.
+    const expired = Date.now() + 20;
+    while (Date.now() <= expired) await new Promise((resolve) => setImmediate(resolve));
+    expect(await registry.claimStart(key, winner, 60_000)).toEqual({ held: true });
+    await registry.releaseStart(key, winner);
+  });
+
   it('claims with an expected token as a compare-and-set', async () => {
     const { row, token } = await created();
     await registry.release(row.id, token, { status: 'failed' });

@@ -40,5 +40,7 @@ if (cluster && process.env.CHILD_BARRIER) {
   await barrier.connect();
   await barrier.query('SELECT pg_advisory_lock_shared($1)', [Number(process.env.CHILD_BARRIER)]);
   await barrier.end();
+  // What this process still had in flight when it closed (its runs are handed back to the other workers).
+  process.stdout.write(`${JSON.stringify({ closing: ingest.workload() })}\n`);
 }
 await ingest.close();

@@ -15,7 +15,7 @@ import { Semaphore } from 'redis-semaphore';
 import type { ConcurrencyConfig } from '../../config/define-config.js';
 import { IngestError } from '../../errors.js';
 import { cancelReasonOf } from '../../ports/work-queue.js';
-import type { CancelReason, FileRunHandler, FileRunJob, SlotRequest, WorkQueue } from '../../ports/work-queue.js';
+import type { CancelReason, FileRunHandler, FileRunJob, SlotRequest, WorkQueue, WorkQueueStats } from '../../ports/work-queue.js';
 import { assertNoEviction, createRedis } from './redis-connection.js';
 
 /** Options of {@link BullMqWorkQueue}. */
@@ -226,6 +226,15 @@ export class BullMqWorkQueue implements WorkQueue {
     } finally {
       await slot.release().catch(() => undefined);
     }
+  }
+
+  /** This worker's runs and slots (jobs waiting in Redis are not counted: any worker may take them). */
+  stats(): WorkQueueStats {
+    return {
+      network: { queued: this.network.size, running: this.network.pending },
+      cpu: { queued: this.cpu.size, running: this.cpu.pending },
+      files: this.running.size,
+    };
   }
 
   async isLiveOwner(owner: string | null): Promise<boolean> {

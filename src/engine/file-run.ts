@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { IngestError, toIngestError } from '../errors.js';
 import { cancelledBy } from '../plugin-kit.js';
-import type { SourcePlugin } from '../plugin-api.js';
+import type { ResolvedSource, SourcePlugin } from '../plugin-api.js';
 import type { FileEventPayload, FileEventType } from '../ports/event-bus.js';
 import type { FilePatch, FileRow, RunToken } from '../ports/registry.js';
 import { cancelReasonOf, isHandedBack } from '../ports/work-queue.js';
@@ -20,6 +20,13 @@ import type { TelemetryEvents, TelemetryStage } from './telemetry.js';
 import type { RunServices } from './run-worker.js';
 import { awaitStart } from './start-claims.js';
 import type { PreparedSource, RunRecord, TransferRun } from './transfer.js';
+
+/** Thrown through the transfer when a short link's resolved identity turned out to have a file already. */
+class FoundElsewhere extends IngestError {
+  constructor(readonly row: FileRow) {
+    super('internal', 'The file of this identity exists (found after resolving)', { retryable: false });
+  }
+}
 
 /**
  * One run of one file: it owns the row, the run token, the logger, the retry budget and the abort signal, runs the
@@ -130,6 +137,8 @@ export class FileRun implements RunRecord {
     if (outcome.kind === 'refused') throw outcome.error;
     if (outcome.kind === 'held') {
       this.releaseStart = outcome.release;
+      // A short link: its identity is known once resolved, and claimed then, before the media is opened.
+      if (!identityHash) this.transferRun.beforeOpen = (resolved) => this.claimResolved(resolved);
       return true;
     }
     // This job's own file: a worker that shut down handed the run back after the file was created.
@@ -137,6 +146,23 @@ export class FileRun implements RunRecord {
     await registry.addAlias(aliasHash, outcome.row.id, this.url.href);
     await this.handBack(outcome.row);
     return false;
+  }
+
+  /** Claims the identity a short link resolved to (once); throws {@link FoundElsewhere} when its file exists. */
+  private async claimResolved(resolved: ResolvedSource): Promise<void> {
+    this.transferRun.beforeOpen = undefined;
+    const { registry, bus } = this.s;
+    const identityHash = sha256(resolved.identity.key);
+    const outcome = await awaitStart({
+      registry, bus, holder: this.job.jobId, signal: this.signal, key: identityHash, find: () => registry.findByIdentity(identityHash),
+    });
+    if (outcome.kind === 'refused') throw outcome.error;
+    if (outcome.kind === 'exists') throw new FoundElsewhere(outcome.row);
+    const releaseAlias = this.releaseStart;
+    this.releaseStart = async () => {
+      await outcome.release();
+      await releaseAlias?.();
+    };
   }
 
   private async storedBlob(): Promise<LocalBlob | undefined> {
@@ -156,7 +182,10 @@ export class FileRun implements RunRecord {
         : undefined));
     } catch (error) {
       await partial?.close();
-      throw error;
+      if (!(error instanceof FoundElsewhere) || this.job.kind !== 'new') throw error;
+      await this.s.registry.addAlias(this.job.aliasHash, error.row.id, this.url.href);
+      await this.handBack(error.row);
+      return undefined;
     }
     const plugin = this.transferRun.plugin;
     if (this.row) {

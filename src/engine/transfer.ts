@@ -52,6 +52,11 @@ export interface TransferRun {
   budget: RetryBudget;
   /** The run's record. */
   record: RunRecord;
+  /**
+   * Called after each resolve, before the media is opened (a new run whose identity needed the network claims it
+   * here, see start-claims.ts); what it throws ends the preparation.
+   */
+  beforeOpen?: (resolved: ResolvedSource) => Promise<void>;
 }
 
 const PROGRESS_EVERY_MS = 250;
@@ -95,6 +100,7 @@ export class Transfer {
     for (;;) {
       try {
         const resolved = await this.resolve(run);
+        await run.beforeOpen?.(resolved);
         const partial = resume?.partial;
         if (partial && partial.bytes > 0) {
           const from = { ...resume.from, offset: partial.bytes };

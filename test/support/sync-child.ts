@@ -7,12 +7,28 @@ import pg from 'pg';
 import pino from 'pino';
 import { createIngest } from '../../src/index.js';
 import { directHttp } from '../../plugins/direct-http/index.js';
+import { IngestError } from '../../src/plugin-api.js';
+import type { SourcePlugin } from '../../src/plugin-api.js';
+
+/** Short links whose identity needs resolving: `http://short.example.test/s/<n>/<anything>` is media n. */
+const shortLinks: SourcePlugin = {
+  id: 'shortlink',
+  description: 'test short links',
+  urlForms: ['http://short.example.test/s/<n>/<anything>'],
+  matches: (url) => url.hostname === 'short.example.test',
+  identify: () => undefined,
+  async resolve(url) {
+    const n = /^\/s\/(\d+)\//.exec(url.pathname)?.[1];
+    if (!n) throw new IngestError('invalid_url', 'not a test short link');
+    return { identity: { key: `shortlink:${n}`, canonicalUrl: `http://short.example.test/s/${n}/` }, download: { url: `http://media.example.test/short/${n}.wav` } };
+  },
+};
 
 const cluster = process.env.CHILD_CLUSTER ? JSON.parse(process.env.CHILD_CLUSTER) : undefined;
 const ingest = await createIngest({
   configFile: path.resolve('test/support/empty.config.ts'),
   logger: pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }, pino.destination(2)),
-  plugins: [directHttp()],
+  plugins: [shortLinks, directHttp()],
   builtinPlugins: [],
   dataDir: process.env.CHILD_DATA_DIR!,
   network: { connectTo: [process.env.CHILD_CONNECT_TO!] },

@@ -18,15 +18,9 @@ import { mediaInfoOf } from './media-stages.js';
 import { timedStage, withSource } from './telemetry.js';
 import type { TelemetryEvents, TelemetryStage } from './telemetry.js';
 import type { RunServices } from './run-worker.js';
-import { awaitStart } from './start-claims.js';
+import { awaitStart, FoundElsewhere } from './start-claims.js';
 import type { PreparedSource, RunRecord, TransferRun } from './transfer.js';
 
-/** Thrown through the transfer when a short link's resolved identity turned out to have a file already. */
-class FoundElsewhere extends IngestError {
-  constructor(readonly row: FileRow) {
-    super('internal', 'The file of this identity exists (found after resolving)', { retryable: false });
-  }
-}
 
 /**
  * One run of one file: it owns the row, the run token, the logger, the retry budget and the abort signal, runs the
@@ -128,8 +122,7 @@ export class FileRun implements RunRecord {
     if (this.job.kind !== 'new') return true;
     const { registry, bus } = this.s;
     const { aliasHash, jobId } = this.job;
-    const offline = this.transferRun.plugin.identify(this.url);
-    const identityHash = offline ? sha256(offline.key) : undefined;
+    const offline = this.transferRun.plugin.identify(this.url), identityHash = offline ? sha256(offline.key) : undefined;
     const outcome = await awaitStart({
       registry, bus, holder: jobId, signal: this.signal, key: identityHash ?? aliasHash,
       find: () => (identityHash ? registry.findByIdentity(identityHash) : registry.findByAlias(aliasHash)),
@@ -141,8 +134,7 @@ export class FileRun implements RunRecord {
       if (!identityHash) this.transferRun.beforeOpen = (resolved) => this.claimResolved(resolved);
       return true;
     }
-    // This job's own file: a worker that shut down handed the run back after the file was created.
-    if (outcome.row.id === jobId) return this.claim();
+    if (outcome.row.id === jobId) return this.claim(); // its own file: handed back by a worker that shut down
     await registry.addAlias(aliasHash, outcome.row.id, this.url.href);
     await this.handBack(outcome.row);
     return false;
@@ -152,17 +144,11 @@ export class FileRun implements RunRecord {
   private async claimResolved(resolved: ResolvedSource): Promise<void> {
     this.transferRun.beforeOpen = undefined;
     const { registry, bus } = this.s;
-    const identityHash = sha256(resolved.identity.key);
-    const outcome = await awaitStart({
-      registry, bus, holder: this.job.jobId, signal: this.signal, key: identityHash, find: () => registry.findByIdentity(identityHash),
-    });
-    if (outcome.kind === 'refused') throw outcome.error;
-    if (outcome.kind === 'exists') throw new FoundElsewhere(outcome.row);
+    const key = sha256(resolved.identity.key);
+    const outcome = await awaitStart({ registry, bus, holder: this.job.jobId, signal: this.signal, key, find: () => registry.findByIdentity(key) });
+    if (outcome.kind !== 'held') throw outcome.kind === 'refused' ? outcome.error : new FoundElsewhere(outcome.row);
     const releaseAlias = this.releaseStart;
-    this.releaseStart = async () => {
-      await outcome.release();
-      await releaseAlias?.();
-    };
+    this.releaseStart = () => outcome.release().then(releaseAlias);
   }
 
   private async storedBlob(): Promise<LocalBlob | undefined> {

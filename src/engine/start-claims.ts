@@ -1,4 +1,4 @@
-import type { IngestError } from '../errors.js';
+import { IngestError } from '../errors.js';
 import type { BusEvent, EventBus } from '../ports/event-bus.js';
 import type { FileRow, Registry } from '../ports/registry.js';
 import { cancelledBy } from '../plugin-kit.js';
@@ -11,6 +11,13 @@ const RENEW_MS = 5_000;
 /** How often a waiting run reads the registry, first and at most, ms (events usually answer sooner). */
 const FIRST_POLL_MS = 50;
 const MAX_POLL_MS = 500;
+
+/** Thrown through the transfer when the identity a short link resolved to has a file already (see FileRun). */
+export class FoundElsewhere extends IngestError {
+  constructor(readonly row: FileRow) {
+    super('internal', 'The file of this identity exists (found after resolving)', { retryable: false });
+  }
+}
 
 /** What {@link awaitStart} found. */
 export type StartOutcome =

@@ -52,10 +52,7 @@ export interface TransferRun {
   budget: RetryBudget;
   /** The run's record. */
   record: RunRecord;
-  /**
-   * Called after each resolve, before the media is opened (a new run whose identity needed the network claims it
-   * here, see start-claims.ts); what it throws ends the preparation.
-   */
+  /** Called after each resolve, before the media is opened (claims a short link's identity); its throw ends prepare. */
   beforeOpen?: (resolved: ResolvedSource) => Promise<void>;
 }
 

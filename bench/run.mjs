@@ -378,7 +378,8 @@ try {
 }
 
 // The table.
-const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 1024 ** 3).toFixed(1)} GiB RAM, Node ${process.version}, ${/^ffmpeg version (\S+)/.exec(execFileSync(FFMPEG, ['-version'], { encoding: 'utf8' }))?.[1] ? `ffmpeg ${/^ffmpeg version (\S+)/.exec(execFileSync(FFMPEG, ['-version'], { encoding: 'utf8' }))[1]}` : 'ffmpeg'}`;
+const ffmpegVersion = /^ffmpeg version (\S+)/.exec(execFileSync(FFMPEG, ['-version'], { encoding: 'utf8' }))?.[1] ?? '?';
+const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ${(totalmem() / 1024 ** 3).toFixed(1)} GiB RAM, Node ${process.version}, ffmpeg ${ffmpegVersion}`;
 const load = `load average ${started.load.map((l) => l.toFixed(2)).join(' ')} at start, ${loadavg().map((l) => l.toFixed(2)).join(' ')} at end`;
 const fmtS = (ms) => `${(ms / 1000).toFixed(2)} s`;
 const lines = [

@@ -88,8 +88,24 @@ function parseMetadata(text: string | undefined): Record<string, unknown> | unde
   }
 }
 
-/** Builds the command tree. */
-export function buildProgram(): Command {
+/** Global flags that take a value (to find the command name in argv without parsing). */
+const VALUE_FLAGS = new Set(['--config', '--data-dir', '--log-level']);
+
+/** The first command-line word that is not a global flag or its value (undefined when there is none). */
+export function commandNameOf(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (VALUE_FLAGS.has(arg)) i++;
+    else if (!arg.startsWith('-')) return arg;
+  }
+  return undefined;
+}
+
+/**
+ * Builds the command tree. With `only`, a core command's name, the commands of other modules (serve, batch)
+ * are left out, so running a core command loads none of their dependencies.
+ */
+export async function buildProgram(only?: string): Promise<Command> {
   const program = new Command('media-ingest')
     .description('Turn a public media URL into a stored, probed, thumbnailed file record')
     .option('--config <path>', 'config file (default: ./pipeline.config.ts or the packaged one)')
@@ -150,12 +166,13 @@ export function buildProgram(): Command {
     await withEngine(flags(), async (ingest) => ({ output: { object: 'list', data: ingest.plugins() } }));
   });
 
-  registerExtraCommands(program, flags);
+  const core = only !== undefined && program.commands.some((command) => command.name() === only);
+  await registerExtraCommands(program, flags, core ? '' : only === 'serve' || only === 'batch' ? only : undefined);
   return program;
 }
 
 async function main(argv: string[]): Promise<void> {
-  const program = buildProgram();
+  const program = await buildProgram(commandNameOf(argv.slice(2)));
   try {
     await program.parseAsync(argv);
   } catch (error) {
@@ -172,4 +189,9 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-await main(process.argv);
+// Not a top-level await: the serve and batch modules, imported on demand, import this module back, which
+// they can only do once its evaluation has finished.
+main(process.argv).catch((error: unknown) => {
+  process.stderr.write(`${(error as Error)?.stack ?? String(error)}\n`);
+  process.exitCode = 1;
+});

@@ -1,4 +1,3 @@
-import { CookieJar } from 'tough-cookie';
 import type { Logger } from 'pino';
 import { IngestError, isIngestError, toIngestError } from '../errors.js';
 import type { IngestConfig } from '../config/define-config.js';
@@ -240,6 +239,8 @@ export class Transfer {
   }
 
   private async resolve(run: TransferRun): Promise<ResolvedSource> {
+    // Loaded here, not at start-up: read-only commands never resolve a source.
+    const { CookieJar } = await import('tough-cookie');
     const cookies = new CookieJar();
     return run.plugin.resolve(run.url, {
       http: this.deps.http, cookies, logger: run.logger, signal: run.signal, userAgent: this.deps.config.network.userAgent,

@@ -10,7 +10,6 @@
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import type { Logger } from 'pino';
-import { CookieJar } from 'tough-cookie';
 import { IngestError, isIngestError } from '../errors.js';
 import type { NetworkConfig, YtDlpConfig } from '../config/define-config.js';
 import type { YtDlpExtraction, YtDlpRunner } from '../plugin-api.js';
@@ -159,6 +158,7 @@ export class ProcessYtDlpRunner implements YtDlpRunner {
     if (isYouTubeExtractor(media.extractor)) {
       throw new IngestError('youtube_not_supported', 'yt-dlp resolved this URL to YouTube; YouTube is not supported here.');
     }
+    const { CookieJar } = await import('tough-cookie');
     const cookieJar = new CookieJar();
     for (const cookie of media.setCookies) await cookieJar.setCookie(cookie, media.url, { ignoreError: true });
     return {

@@ -34,7 +34,7 @@ export class FileQueries {
 
   /** The File view of a row (with its default thumbnail's URL for videos). */
   toView(row: FileRow): IngestFile {
-    const thumbnail = row.media_type === 'video' ? this.registry.thumbnails(row.id).find((t) => t.is_default) : undefined;
+    const thumbnail = row.media_type === 'video' ? this.registry.defaultThumbnail(row.id) : undefined;
     return toFileView(row, this.view, thumbnail);
   }
 

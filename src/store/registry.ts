@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { MIGRATIONS } from './migrations.js';
+import { cacheStatements } from './statement-cache.js';
 import type { FileRow, SegmentRow, ThumbnailRow, FileStatus } from './rows.js';
 
 export type { FileRow, SegmentRow, ThumbnailRow, FileStatus, ResumeState } from './rows.js';
@@ -40,7 +41,7 @@ export class Registry {
   readonly db: SqliteDatabase;
 
   constructor(file: string) {
-    this.db = new Database(file);
+    this.db = cacheStatements(new Database(file));
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
@@ -140,6 +141,12 @@ export class Registry {
   /** How many files reference a blob. */
   blobReferences(sha256: string): number {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM files WHERE content_sha256 = ?').get(sha256) as { n: number }).n;
+  }
+
+  /** The default thumbnail of a file (one indexed row, for the File view), or undefined. */
+  defaultThumbnail(fileId: string): ThumbnailRow | undefined {
+    const row = this.db.prepare('SELECT * FROM thumbnails WHERE file_id = ? AND is_default = 1 LIMIT 1').get(fileId) as ThumbnailRow | undefined;
+    return row ? ({ ...row, is_default: true } as ThumbnailRow) : undefined;
   }
 
   /** Replaces the thumbnails and segments of a file in one transaction. */

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
 import { IngestError, isIngestError, toIngestError } from '../errors.js';
 import type { IngestConfig } from '../config/define-config.js';
@@ -12,6 +13,9 @@ import { sleep } from './backoff.js';
 import type { RetryBudget, RetryDecision } from './backoff.js';
 import { crashPoint, crashPointsArmed } from './crash-points.js';
 import { createYtDlpRunner } from '../ytdlp/index.js';
+
+/** CommonJS packages loaded on demand through `require`, which skips the ESM loader's export scan. */
+const requireCjs = createRequire(import.meta.url);
 
 /** A resolved source with its media response opened and checked. */
 export interface PreparedSource {
@@ -240,7 +244,7 @@ export class Transfer {
 
   private async resolve(run: TransferRun): Promise<ResolvedSource> {
     // Loaded here, not at start-up: read-only commands never resolve a source.
-    const { CookieJar } = await import('tough-cookie');
+    const { CookieJar } = requireCjs('tough-cookie') as typeof import('tough-cookie');
     const cookies = new CookieJar();
     return run.plugin.resolve(run.url, {
       http: this.deps.http, cookies, logger: run.logger, signal: run.signal, userAgent: this.deps.config.network.userAgent,

@@ -7,6 +7,7 @@
  * Limits: a wall-clock deadline (SIGKILL), a cap on the JSON printed, the caller's abort signal. YouTube is
  * refused before yt-dlp starts, at the proxy (embedded players) and on the extractor it reports.
  */
+import { createRequire } from 'node:module';
 import { spawn } from 'node:child_process';
 import os from 'node:os';
 import type { Logger } from 'pino';
@@ -17,6 +18,9 @@ import { GuardedProxy } from '../net/guarded-proxy.js';
 import { isYouTubeExtractor, isYouTubeUrl, mediaFromYtDlpInfo, parseYtDlpJson, YTDLP_FORMAT, ytDlpFailure } from './adapter.js';
 import { ytDlpTrust } from './trust.js';
 import type { YtDlpTrust } from './trust.js';
+
+/** CommonJS packages loaded on demand through `require`, which skips the ESM loader's export scan. */
+const requireCjs = createRequire(import.meta.url);
 
 /** Options of {@link ProcessYtDlpRunner}. */
 export interface ProcessYtDlpRunnerOptions {
@@ -158,7 +162,7 @@ export class ProcessYtDlpRunner implements YtDlpRunner {
     if (isYouTubeExtractor(media.extractor)) {
       throw new IngestError('youtube_not_supported', 'yt-dlp resolved this URL to YouTube; YouTube is not supported here.');
     }
-    const { CookieJar } = await import('tough-cookie');
+    const { CookieJar } = requireCjs('tough-cookie') as typeof import('tough-cookie');
     const cookieJar = new CookieJar();
     for (const cookie of media.setCookies) await cookieJar.setCookie(cookie, media.url, { ignoreError: true });
     return {

@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   too_many_redirects: { httpStatus: 400, retryable: false, doc: 'More redirects than the configured cap, or a redirect loop.' },
   file_too_large: { httpStatus: 400, retryable: false, doc: 'The body is larger than the byte limit (by Content-Length or by the bytes actually received).' },
   duration_too_long: { httpStatus: 400, retryable: false, doc: 'The media is longer than the duration limit.' },
+  media_limits_exceeded: { httpStatus: 400, retryable: false, doc: 'The media declares more than the decoding limits allow (pixel size, pixel or display aspect ratio, frame rate, frame count, stream count), or decoding it hit the memory, CPU-time or output-size limit of ffmpeg/ffprobe.' },
   source_forbidden: { httpStatus: 403, retryable: false, doc: 'The source refused access: login-gated, private, expired, age or region gated.' },
   source_not_found: { httpStatus: 404, retryable: false, doc: 'The source says the media does not exist (404, removed, dead short link).' },
   unsupported_media_type: { httpStatus: 415, retryable: false, doc: 'The URL serves something that is not audio or video: HTML, ZIP, image, playlist or manifest.' },

@@ -10,9 +10,10 @@ import { buildContainer, TOKENS } from './engine/container.js';
 import type { Ingest } from './engine/ingest.js';
 import type { ContentAddressedStore } from './store/blob-store.js';
 import { isStorageFault, mapStorageError } from './store/storage-errors.js';
+import { checkDecoderAtStartup } from './media/decoder.js';
 
 export { defineConfig } from './config/define-config.js';
-export type { IngestConfig, IngestConfigInput, LimitsConfig, NetworkConfig, RetryConfig, ConcurrencyConfig, ThumbnailConfig, WebhookConfig } from './config/define-config.js';
+export type { IngestConfig, IngestConfigInput, LimitsConfig, NetworkConfig, RetryConfig, ConcurrencyConfig, ThumbnailConfig, DecoderConfig, WebhookConfig } from './config/define-config.js';
 export { IngestError, isIngestError, ERROR_CODES } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export type { Ingest, SyncOptions, IngestEvent } from './engine/ingest.js';
@@ -29,6 +30,12 @@ export interface CreateIngestOptions extends IngestConfigInput {
   logger?: Logger;
   /** Resume files a dead process left in flight, and remove its temp files. @default true */
   recover?: boolean;
+  /**
+   * Check ffmpeg/ffprobe at start-up: log which are in use, warn loudly below `decoder.minVersion` (in the
+   * background), or refuse to start under `decoder.requireMinVersion` (awaited). Commands that never decode turn it
+   * off to start faster. @default true
+   */
+  checkDecoder?: boolean;
 }
 
 /**
@@ -36,9 +43,14 @@ export interface CreateIngestOptions extends IngestConfigInput {
  * registry and storage under the data dir, and registers the plugins.
  */
 export async function createIngest(options: CreateIngestOptions = {}): Promise<Ingest> {
-  const { configFile, logger, recover, ...overrides } = options;
+  const { configFile, logger, recover, checkDecoder, ...overrides } = options;
   const config = await resolveConfig({ ...(configFile ? { configFile } : {}), overrides });
   const container = buildContainer(config, logger);
+  if (checkDecoder !== false) {
+    const check = checkDecoderAtStartup(config.decoder, container.get<Logger>(TOKENS.Logger));
+    if (config.decoder.requireMinVersion) await check;
+    else check.catch(() => undefined);
+  }
   try {
     await container.get<ContentAddressedStore>(TOKENS.Store).init();
     const ingest = container.get<Ingest>(TOKENS.Ingest);

@@ -9,4 +9,5 @@ import type { GlobalFlags } from './main.js';
 export async function registerExtraCommands(program: Command, flags: () => GlobalFlags, wanted?: string): Promise<void> {
   if (wanted === undefined || wanted === 'serve') (await import('../server/serve-command.js')).registerServeCommand(program, flags);
   if (wanted === undefined || wanted === 'batch') (await import('./batch-command.js')).registerBatchCommand(program, flags);
+  if (wanted === undefined || wanted === 'doctor') (await import('./doctor-command.js')).registerDoctorCommand(program, flags);
 }

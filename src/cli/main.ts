@@ -28,7 +28,7 @@ export function printJson(value: unknown): void {
 }
 
 /** The config file the CLI uses: --config, MEDIA_INGEST_CONFIG, ./pipeline.config.ts of the cwd, the packaged one. */
-function configFileFor(flags: GlobalFlags): string | undefined {
+export function configFileFor(flags: GlobalFlags): string | undefined {
   if (flags.config) return flags.config;
   if (process.env.MEDIA_INGEST_CONFIG) return process.env.MEDIA_INGEST_CONFIG;
   const local = path.resolve('pipeline.config.ts');
@@ -52,7 +52,7 @@ export async function openEngine(flags: GlobalFlags, extra: CreateIngestOptions 
 async function withEngine(
   flags: GlobalFlags,
   work: (ingest: Ingest) => Promise<{ output: unknown; exitCode?: number }>,
-  { recover = false }: { recover?: boolean } = {},
+  { recover = false, decodes = recover }: { recover?: boolean; decodes?: boolean } = {},
 ): Promise<void> {
   let ingest: Ingest | undefined;
   const onSignal = (): void => {
@@ -63,7 +63,7 @@ async function withEngine(
   try {
     // One-off commands do their one job: resuming a dead process's files is for `serve` and `batch` (and a
     // re-sync of such a file resumes it).
-    ingest = await openEngine(flags, { recover });
+    ingest = await openEngine(flags, { recover, checkDecoder: decodes });
     const { output, exitCode = 0 } = await work(ingest);
     printJson(output);
     process.exitCode = exitCode;
@@ -131,7 +131,7 @@ export async function buildProgram(only?: string): Promise<Command> {
           progress: { mode: progressMode(opts, process.stderr.isTTY === true) },
         });
         return { output: file, exitCode: file.status === 'failed' ? 1 : 0 };
-      });
+      }, { decodes: true });
     });
 
   program.command('get <id>').description('print one file').action(async (id: string) => {
@@ -167,7 +167,7 @@ export async function buildProgram(only?: string): Promise<Command> {
   });
 
   const core = only !== undefined && program.commands.some((command) => command.name() === only);
-  await registerExtraCommands(program, flags, core ? '' : only === 'serve' || only === 'batch' ? only : undefined);
+  await registerExtraCommands(program, flags, core ? '' : only === 'serve' || only === 'batch' || only === 'doctor' ? only : undefined);
   return program;
 }
 

@@ -7,9 +7,19 @@ export interface LimitsConfig {
   maxBytes: number;
   /** Longest media accepted, in seconds. @default 14400 (4 h) */
   maxDurationSeconds: number;
-  /** Largest width or height accepted before decoding. @default 8192 */
+  /** Largest coded width or height of any video stream, checked before decoding (→ `media_limits_exceeded`). @default 8192 */
   maxPixelDimension: number;
-  /** Most streams a container may declare. @default 16 */
+  /** Largest coded width × height of any video stream (→ `media_limits_exceeded`). @default 35389440 (8192 × 4320) */
+  maxFramePixels: number;
+  /** A video's sample (pixel) aspect ratio must lie within [1/x, x] (→ `media_limits_exceeded`). @default 16 */
+  maxSampleAspectRatio: number;
+  /** A video's display aspect ratio (width × SAR / height) must lie within [1/x, x] (→ `media_limits_exceeded`). @default 16 */
+  maxDisplayAspectRatio: number;
+  /** Largest declared average frame rate of a video stream, fps (→ `media_limits_exceeded`). @default 1000 */
+  maxFrameRate: number;
+  /** Most frames a video stream may declare (→ `media_limits_exceeded`). @default 15000000 (4 h at 1000 fps) */
+  maxFrameCount: number;
+  /** Most streams a container may declare (→ `media_limits_exceeded`). @default 16 */
   maxStreams: number;
   /** Longest URL accepted, in characters. @default 8192 */
   maxUrlLength: number;
@@ -71,10 +81,40 @@ export interface ConcurrencyConfig {
   cpu: number;
 }
 
+/**
+ * The decoder: which ffmpeg/ffprobe run on untrusted media, the version floor, and the operating-system limits of
+ * every ffmpeg/ffprobe process (applied with util-linux `prlimit`; a process past one fails with
+ * `media_limits_exceeded`).
+ */
+export interface DecoderConfig {
+  /**
+   * Path of ffmpeg; empty finds `ffmpeg` on PATH or in /usr/bin (e.g. Debian's security-patched package), else the
+   * npm `@ffmpeg-installer` binary (a 2018 build, last resort). Env `MEDIA_INGEST_FFMPEG`. @default ''
+   */
+  ffmpegPath: string;
+  /** Path of ffprobe, found like {@link DecoderConfig.ffmpegPath}. Env `MEDIA_INGEST_FFPROBE`. @default '' */
+  ffprobePath: string;
+  /** Oldest FFmpeg release (`major.minor`) accepted without a warning. @default '5.1' */
+  minVersion: string;
+  /** Refuse to start (instead of a loud warning) when ffmpeg or ffprobe is missing or older than `minVersion`. @default false */
+  requireMinVersion: boolean;
+  /** Address-space limit of each ffmpeg/ffprobe process, bytes. @default 1 GiB */
+  processMemoryBytes: number;
+  /** CPU-time limit of each ffmpeg/ffprobe process, seconds. @default 120 */
+  processCpuSeconds: number;
+  /** Largest file an ffmpeg process may write, bytes (raised to fit the largest thumbnail frame). @default 64 MiB */
+  processOutputBytes: number;
+}
+
 /** Thumbnail options. */
 export interface ThumbnailConfig {
-  /** Width of every thumbnail in px (height keeps the aspect ratio). @default 640 */
+  /** Width of every thumbnail in px (height keeps the display aspect ratio; even sizes). @default 640 */
   width: number;
+  /**
+   * Largest thumbnail height in px: portrait media taller than `width` × `maxHeight`/`width` allows are fitted by
+   * height instead (narrower than `width`). Every thumbnail fits in `width` × `maxHeight`. @default 2 × width
+   */
+  maxHeight?: number;
   /** `jpeg` or `webp`. @default 'jpeg' */
   format: 'jpeg' | 'webp';
   /** Encoder quality 1-100. @default 80 */
@@ -135,6 +175,8 @@ export interface IngestConfig {
   retry: RetryConfig;
   concurrency: ConcurrencyConfig;
   thumbnails: ThumbnailConfig;
+  /** ffmpeg/ffprobe: which binaries, version floor, per-process limits (see {@link DecoderConfig}). */
+  decoder: DecoderConfig;
   /** Deadline of one ffprobe run, ms. @default 30000 */
   probeTimeoutMs: number;
   /** Deadline of one ffmpeg thumbnail run, ms. @default 120000 */

@@ -20,6 +20,11 @@ export function defaultConfig(): IngestConfig {
       maxBytes: 10 * 1024 ** 3,
       maxDurationSeconds: 4 * 3600,
       maxPixelDimension: 8192,
+      maxFramePixels: 8192 * 4320,
+      maxSampleAspectRatio: 16,
+      maxDisplayAspectRatio: 16,
+      maxFrameRate: 1000,
+      maxFrameCount: 15_000_000,
       maxStreams: 16,
       maxUrlLength: 8192,
       maxMetadataBytes: 64 * 1024,
@@ -37,6 +42,10 @@ export function defaultConfig(): IngestConfig {
     retry: { attempts: 5, baseDelayMs: 500, maxDelayMs: 30_000, maxRetryAfterMs: 60_000, maxTotalMs: 300_000 },
     concurrency: { network: 8, perHost: 4, cpu: Math.max(1, os.availableParallelism?.() ?? os.cpus().length) },
     thumbnails: { width: 640, format: 'jpeg', quality: 80, segmentSeconds: 20, segmentThumbnailsByDefault: true },
+    decoder: {
+      ffmpegPath: '', ffprobePath: '', minVersion: '5.1', requireMinVersion: false,
+      processMemoryBytes: 1024 ** 3, processCpuSeconds: 120, processOutputBytes: 64 * 1024 ** 2,
+    },
     probeTimeoutMs: 30_000,
     ffmpegTimeoutMs: 120_000,
     apiKeys: [],
@@ -79,6 +88,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): IngestConfi
   const keys = list(env.MEDIA_INGEST_API_KEYS);
   if (keys) input.apiKeys = keys;
   if (env.LOG_LEVEL) input.logLevel = env.LOG_LEVEL;
+  const decoder: Partial<IngestConfig['decoder']> = {};
+  if (env.MEDIA_INGEST_FFMPEG) decoder.ffmpegPath = env.MEDIA_INGEST_FFMPEG;
+  if (env.MEDIA_INGEST_FFPROBE) decoder.ffprobePath = env.MEDIA_INGEST_FFPROBE;
+  if (Object.keys(decoder).length > 0) input.decoder = decoder;
   return input;
 }
 

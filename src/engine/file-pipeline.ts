@@ -12,6 +12,8 @@ import type { FileRow, MediaInfo, SegmentRow, ThumbnailRow } from '../store/rows
 import { probeMedia } from '../stages/probe.js';
 import type { ProbeResult } from '../stages/probe.js';
 import { defaultThumbnailTime, makeThumbnails, planSegments } from '../stages/thumbnails.js';
+import { resolveDecoder } from '../media/decoder.js';
+import { processLimitsOf } from '../media/run-decoder.js';
 import { crashPoint } from './crash-points.js';
 import { Transfer } from './transfer.js';
 import type { PreparedSource, TransferRun } from './transfer.js';
@@ -76,11 +78,11 @@ export class FilePipeline {
   /** ffprobe on the local blob only. */
   async probe(blobPath: string, signal: AbortSignal): Promise<ProbeResult> {
     const { config } = this.deps;
+    const decoder = await resolveDecoder(config.decoder);
     return probeMedia(blobPath, {
+      ...config.limits,
+      ffprobePath: decoder.ffprobe.path, processLimits: processLimitsOf(config.decoder),
       timeoutMs: config.probeTimeoutMs,
-      maxDurationSeconds: config.limits.maxDurationSeconds,
-      maxPixelDimension: config.limits.maxPixelDimension,
-      maxStreams: config.limits.maxStreams,
       signal,
     });
   }
@@ -99,6 +101,11 @@ export class FilePipeline {
       await fs.rm(outputDir, { recursive: true, force: true });
       await fs.mkdir(outputDir, { recursive: true });
       const made = await makeThumbnails(blobPath, requests, {
+        ffmpegPath: (await resolveDecoder(config.decoder)).ffmpeg.path,
+        processLimits: processLimitsOf(config.decoder),
+        frameSize: probe.width && probe.height ? { width: probe.width, height: probe.height } : null,
+        streamIndex: probe.videoStreamIndex,
+        ...(config.thumbnails.maxHeight ? { maxHeight: config.thumbnails.maxHeight } : {}),
         width: config.thumbnails.width,
         format: config.thumbnails.format,
         quality: config.thumbnails.quality,

@@ -3,13 +3,18 @@
  * and refuses what the engine does not accept (playlists, scripts, images, over-long or oversized media).
  *
  * ffprobe only ever sees a local file: `-protocol_whitelist file` with a `file:` URL, a demuxer allowlist
- * (`-format_whitelist`, checked again against `format_name` afterwards), a stream cap, a stdout cap and a SIGKILL
- * deadline. Spawned directly with `child_process.spawn` (fluent-ffmpeg's `ffprobe()` cannot take input options).
+ * (`-format_whitelist`, checked again against `format_name` afterwards), a stream cap, a stdout cap, a SIGKILL
+ * deadline, and the per-process memory/CPU/output limits of {@link runDecoder}. What the file declares (sizes,
+ * aspect ratios, frame rate and count, streams) is checked against {@link MediaLimits} before anything decodes it.
  */
-import { spawn } from 'node:child_process';
 import { open } from 'node:fs/promises';
 import path from 'node:path';
-import { IngestError, isIngestError } from '../errors.js';
+import { IngestError } from '../errors.js';
+import { DEFAULT_MEDIA_LIMITS, checkDeclaredVideo, checkStreamCount } from '../media/media-limits.js';
+import type { MediaLimits } from '../media/media-limits.js';
+import { DEFAULT_PROCESS_LIMITS, allocationArgs, runDecoder, scrubPaths } from '../media/run-decoder.js';
+import type { ProcessLimits } from '../media/run-decoder.js';
+import { defaultDecoder } from '../media/decoder.js';
 
 /** What the probe learned; nulls where not applicable (no video → no width) or unknown. */
 export interface ProbeResult {
@@ -32,20 +37,24 @@ export interface ProbeResult {
   hasAudio: boolean;
   videoCodec: string | null;
   audioCodec: string | null;
+  /** ffprobe's index of the video stream described (the one thumbnails are taken from); null for audio. */
+  videoStreamIndex: number | null;
 }
 
-/** Options of {@link probeMedia}. */
-export interface ProbeOptions {
-  /** The ffprobe binary. @default the one from `@ffprobe-installer/ffprobe` */
+/** Options of {@link probeMedia}; the {@link MediaLimits} not given take their defaults. */
+export interface ProbeOptions extends Partial<MediaLimits> {
+  /** The ffprobe binary. @default the one {@link defaultDecoder} finds (PATH, /usr/bin, else npm) */
   ffprobePath?: string;
   /** ffprobe is killed (SIGKILL) after this long and the probe fails with `timeout`. */
   timeoutMs: number;
   /** Longer media fails with `duration_too_long`. */
   maxDurationSeconds: number;
-  /** A video wider or taller than this (coded pixels) fails with `unsupported_media_type`. */
+  /** A video stream wider or taller than this (coded pixels) fails with `media_limits_exceeded`. */
   maxPixelDimension: number;
-  /** More streams than this fails with `media_corrupt`. */
+  /** More streams than this fails with `media_limits_exceeded`. */
   maxStreams: number;
+  /** Memory, CPU-time and output limits of the ffprobe process. @default {@link DEFAULT_PROCESS_LIMITS} */
+  processLimits?: ProcessLimits;
   /** Aborting kills ffprobe; the probe then rejects with the signal's IngestError reason, else `cancelled`. */
   signal?: AbortSignal;
 }
@@ -69,30 +78,31 @@ export function isAcceptedFormat(formatName: string): boolean {
 
 /** ffprobe's JSON is small; a bigger answer means hostile metadata. */
 const MAX_STDOUT_BYTES = 8 * 1024 * 1024;
-const MAX_STDERR_BYTES = 64 * 1024;
 /** Text that starts a playlist, manifest or ffmpeg script rather than media. */
 const PLAYLIST_HEAD = /^(?:\uFEFF)?\s*(?:#EXTM3U|#EXT-X-|ffconcat|\[playlist\]|<\?xml|<MPD|<smil)/i;
 
-let defaultFfprobePath: string | undefined;
 async function resolveFfprobePath(explicit: string | undefined): Promise<string> {
-  if (explicit) return explicit;
-  defaultFfprobePath ??= (await import('@ffprobe-installer/ffprobe')).default.path;
-  return defaultFfprobePath;
+  return explicit ?? (await defaultDecoder()).ffprobe.path;
 }
 
 /**
  * Probes a local media file and returns its {@link ProbeResult}.
  *
  * @param filePath a local file (never a URL); it is handed to ffprobe as `file:<absolute path>`.
- * @throws IngestError `unsupported_media_type` (playlist, script, image, container not on the allowlist, too many
- *   pixels), `media_corrupt` (unreadable, truncated, no audio/video stream, too many streams), `duration_too_long`,
+ * @throws IngestError `unsupported_media_type` (playlist, script, image, container not on the allowlist),
+ *   `media_corrupt` (unreadable, truncated, no audio/video stream, ffprobe crashed), `media_limits_exceeded` (a
+ *   declared property past {@link MediaLimits}, or ffprobe past its memory/CPU limit), `duration_too_long`,
  *   `timeout`, `cancelled` (or the signal's IngestError reason), `internal` (missing file or ffprobe binary).
  */
 export async function probeMedia(filePath: string, options: ProbeOptions): Promise<ProbeResult> {
   const absolute = path.resolve(filePath);
   await refusePlaylistText(absolute);
   const ffprobePath = await resolveFfprobePath(options.ffprobePath);
-  const { stdout } = await runFfprobe(ffprobePath, ffprobeArgs(absolute, options.maxStreams), options);
+  const processLimits = options.processLimits ?? DEFAULT_PROCESS_LIMITS;
+  const { stdout } = await runDecoder(ffprobePath, [...allocationArgs(processLimits), ...ffprobeArgs(absolute, options.maxStreams)], {
+    tool: 'ffprobe', limits: processLimits, timeoutMs: options.timeoutMs, maxStdoutBytes: MAX_STDOUT_BYTES,
+    classify: classifyFfprobeError, ...(options.signal ? { signal: options.signal } : {}),
+  });
   let json: unknown;
   try {
     json = JSON.parse(stdout);
@@ -137,57 +147,6 @@ async function refusePlaylistText(absolute: string): Promise<void> {
   }
 }
 
-interface FfprobeOutput {
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs ffprobe with a SIGKILL deadline, abort support and output caps; maps failures to IngestErrors. */
-function runFfprobe(ffprobePath: string, args: string[], options: ProbeOptions): Promise<FfprobeOutput> {
-  const { signal, timeoutMs } = options;
-  return new Promise<FfprobeOutput>((resolve, reject) => {
-    if (signal?.aborted) return reject(abortError(signal));
-    const child = spawn(ffprobePath, args, { stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
-    const stdout: Buffer[] = [];
-    let stdoutBytes = 0;
-    let stderr = '';
-    let failure: IngestError | undefined;
-    const kill = (error: IngestError) => {
-      failure ??= error;
-      child.kill('SIGKILL');
-    };
-    const timer = setTimeout(() => kill(new IngestError('timeout', `ffprobe took longer than ${timeoutMs} ms`)), timeoutMs);
-    const onAbort = () => kill(abortError(signal!));
-    signal?.addEventListener('abort', onAbort, { once: true });
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdoutBytes += chunk.length;
-      if (stdoutBytes > MAX_STDOUT_BYTES) kill(new IngestError('media_corrupt', 'ffprobe output is too large (hostile metadata?)'));
-      else stdout.push(chunk);
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString('utf8')).slice(-MAX_STDERR_BYTES);
-    });
-    const finish = (error: IngestError | undefined, output?: FfprobeOutput) => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      if (error) reject(error);
-      else resolve(output!);
-    };
-    child.on('error', (error) => {
-      finish(failure ?? new IngestError('internal', `cannot run ffprobe: ${error.message}`, { cause: error }));
-    });
-    child.on('close', (code) => {
-      if (failure) return finish(failure);
-      if (code !== 0) return finish(classifyFfprobeError(stderr));
-      finish(undefined, { stdout: Buffer.concat(stdout).toString('utf8'), stderr });
-    });
-  });
-}
-
-function abortError(signal: AbortSignal): IngestError {
-  return isIngestError(signal.reason) ? signal.reason : new IngestError('cancelled', 'the probe was cancelled');
-}
-
 /** Image demuxers ffprobe may detect under a media extension. */
 const IMAGE_DEMUXER = /(?:_pipe$|^image2|^gif$|^webp|^apng$|^ico$|^svg)/;
 
@@ -203,11 +162,12 @@ export function classifyFfprobeError(stderr: string): IngestError {
   }
   // The last line reads "file:/abs/path: Invalid data found when processing input"; drop the path.
   const lines = stderr.trim().split('\n').map((line) => line.trim()).filter(Boolean);
-  const last = (lines.at(-1) ?? 'ffprobe failed').replace(/^file:.*?: (?=[A-Z])/, '');
+  const last = scrubPaths((lines.at(-1) ?? 'ffprobe failed').replace(/^file:.*?: (?=[A-Z])/, ''));
   return new IngestError('media_corrupt', `the media cannot be read: ${last.slice(0, 200)}`);
 }
 
 interface FfprobeStream {
+  index?: number;
   codec_type?: string;
   codec_name?: string;
   width?: number;
@@ -217,6 +177,8 @@ interface FfprobeStream {
   bit_rate?: string;
   duration?: string;
   nb_frames?: string;
+  sample_aspect_ratio?: string;
+  avg_frame_rate?: string;
   disposition?: { default?: number; attached_pic?: number };
   tags?: { rotate?: string; DURATION?: string };
   side_data_list?: Array<{ rotation?: number | string }>;
@@ -234,7 +196,12 @@ const STILL_IMAGE_CODECS = new Set([
 ]);
 
 /** Maps ffprobe's JSON to a {@link ProbeResult}, enforcing the allowlist and the limits. Exported for unit tests. */
-export function parseProbeOutput(input: unknown, limits: Pick<ProbeOptions, 'maxDurationSeconds' | 'maxPixelDimension' | 'maxStreams'>): ProbeResult {
+export function parseProbeOutput(
+  input: unknown, options: Pick<ProbeOptions, 'maxDurationSeconds' | 'maxPixelDimension' | 'maxStreams'> & Partial<MediaLimits>,
+): ProbeResult {
+  const limits: MediaLimits & { maxDurationSeconds: number } = {
+    ...DEFAULT_MEDIA_LIMITS, ...definedOnly(options), maxDurationSeconds: options.maxDurationSeconds,
+  };
   const json = (typeof input === 'object' && input !== null ? input : {}) as FfprobeJson;
   const format = json.format ?? {};
   const formatName = format.format_name ?? '';
@@ -242,14 +209,22 @@ export function parseProbeOutput(input: unknown, limits: Pick<ProbeOptions, 'max
     throw new IngestError('unsupported_media_type', `not an accepted audio/video container (detected ${formatName.slice(0, 60) || 'nothing'})`);
   }
   const streams = Array.isArray(json.streams) ? json.streams : [];
-  if (streams.length > limits.maxStreams) {
-    throw new IngestError('media_corrupt', `the media has ${streams.length} streams, more than the limit of ${limits.maxStreams}`);
-  }
+  checkStreamCount(streams.length, limits);
   const formatDuration = positive(format.duration);
   const audio = preferDefault(streams.filter((s) => s.codec_type === 'audio'));
   const pictures = streams.filter((s) => s.codec_type === 'video' && s.disposition?.attached_pic !== 1);
   const videos = pictures.filter((s) => !isStillImage(s, formatDuration));
   const video = preferDefault(videos);
+  // Every picture stream, not only the one described: any of them could be decoded.
+  streams.forEach((stream, position) => {
+    if (stream.codec_type !== 'video') return;
+    checkDeclaredVideo({
+      index: integerOrZero(stream.index) ?? position, width: positive(stream.width), height: positive(stream.height),
+      ...(stream.sample_aspect_ratio ? { sampleAspectRatio: stream.sample_aspect_ratio } : {}),
+      ...(stream.avg_frame_rate ? { avgFrameRate: stream.avg_frame_rate } : {}),
+      frameCount: integer(stream.nb_frames), still: !videos.includes(stream),
+    }, limits);
+  });
   if (!video && !audio) {
     if (pictures.length > 0) throw new IngestError('unsupported_media_type', 'an image, not audio or video');
     throw new IngestError('media_corrupt', 'the media has no audio or video stream');
@@ -269,11 +244,6 @@ export function parseProbeOutput(input: unknown, limits: Pick<ProbeOptions, 'max
     if (codedWidth === null || codedHeight === null) {
       throw new IngestError('media_corrupt', 'the video stream has no dimensions');
     }
-    if (codedWidth > limits.maxPixelDimension || codedHeight > limits.maxPixelDimension) {
-      // unsupported (not corrupt): a real 8K video is valid media, just beyond what this engine accepts.
-      throw new IngestError('unsupported_media_type',
-        `the video is ${codedWidth}x${codedHeight}, larger than the limit of ${limits.maxPixelDimension} pixels a side`);
-    }
     const quarterTurn = rotationOf(video) % 180 === 90;
     width = quarterTurn ? codedHeight : codedWidth;
     height = quarterTurn ? codedWidth : codedHeight;
@@ -291,6 +261,7 @@ export function parseProbeOutput(input: unknown, limits: Pick<ProbeOptions, 'max
     hasAudio: audio !== undefined,
     videoCodec: video?.codec_name ?? null,
     audioCodec: audio?.codec_name ?? null,
+    videoStreamIndex: video ? integerOrZero(video.index) ?? streams.indexOf(video) : null,
   };
 }
 
@@ -331,6 +302,16 @@ function positive(value: unknown): number | null {
 function integer(value: unknown): number | null {
   const n = positive(value);
   return n === null ? null : Math.round(n);
+}
+
+/** A non-negative integer (stream indexes start at 0), else null. */
+function integerOrZero(value: unknown): number | null {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : null;
+}
+
+/** The options without their undefined fields (so they do not override defaults). */
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function maxOf(values: Array<number | null>): number | null {

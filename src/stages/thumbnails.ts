@@ -1,9 +1,13 @@
 /**
- * Thumbnail stage: extracts frames from a local video with ffmpeg (through fluent-ffmpeg) and encodes them with
- * sharp into `<outputDir>/<key>.jpg|.webp`.
+ * Thumbnail stage: extracts frames from a local video with ffmpeg and encodes them with sharp into
+ * `<outputDir>/<key>.jpg|.webp`.
  *
  * Fast path: one ffmpeg process extracts up to {@link MAX_FRAMES_PER_PROCESS} frames (one `-ss T -i file:` input and
- * one PNG output per frame, fast input seeking, scaled down by ffmpeg), and up to `parallelism` processes run at once.
+ * one PNG output per frame, fast input seeking, scaled by ffmpeg), and up to `parallelism` processes run at once;
+ * large frames get fewer inputs a process, so one process stays within its memory limit.
+ * Bounded: every frame is scaled inside the filter graph into the `width` × `maxHeight` box whatever the file's
+ * sample/display aspect ratio or rotation ({@link boxScaleFilter}); each ffmpeg runs under the memory, CPU and
+ * output limits of {@link runDecoder}; sharp refuses inputs larger than the box.
  * Hardened like the probe: `-protocol_whitelist file`, the demuxer allowlist, `file:` inputs, no caller string in any
  * option or filter, SIGKILL at the deadline or on abort.
  */
@@ -12,9 +16,12 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type FfmpegCommandFactory from 'fluent-ffmpeg';
 import type SharpFactory from 'sharp';
 import { IngestError, isIngestError, toIngestError } from '../errors.js';
+import { defaultDecoder } from '../media/decoder.js';
+import { DEFAULT_PROCESS_LIMITS, allocationArgs, runDecoder, scrubPaths } from '../media/run-decoder.js';
+import type { ProcessLimits } from '../media/run-decoder.js';
+import { boxScaleFilter } from '../media/scale-filter.js';
 import { FORMAT_WHITELIST, classifyFfprobeError } from './probe.js';
 
 /** One frame to make. */
@@ -27,10 +34,15 @@ export interface ThumbnailRequest {
 
 /** Options of {@link makeThumbnails}. */
 export interface ThumbnailOptions {
-  /** The ffmpeg binary. @default the one from `@ffmpeg-installer/ffmpeg` */
+  /** The ffmpeg binary. @default the one {@link defaultDecoder} finds (PATH, /usr/bin, else npm) */
   ffmpegPath?: string;
-  /** Exact width of every thumbnail in pixels (height keeps the display aspect ratio; small sources are upscaled). */
+  /**
+   * Width of every thumbnail in pixels (height keeps the display aspect ratio; small sources are upscaled; even
+   * sizes), unless that would make it taller than `maxHeight`: then it is fitted by height, narrower.
+   */
   width: number;
+  /** Upper bound of every thumbnail's height. @default 2 × width */
+  maxHeight?: number;
   /** Output encoding. JPEG is written without mozjpeg (faster). */
   format: 'jpeg' | 'webp';
   /** Encoder quality, 1-100. */
@@ -41,6 +53,15 @@ export interface ThumbnailOptions {
   timeoutMs: number;
   /** How many ffmpeg processes may run at once. */
   parallelism: number;
+  /** Memory, CPU-time and output limits of each ffmpeg process. @default {@link DEFAULT_PROCESS_LIMITS} */
+  processLimits?: ProcessLimits;
+  /**
+   * Coded size of the video (from the probe): large frames get fewer frames per ffmpeg process, so each stays within
+   * its memory limit. Unknown: planned as 1920x1080.
+   */
+  frameSize?: { width: number; height: number } | null;
+  /** ffprobe's index of the video stream to take frames from (from the probe). @default the first video stream */
+  streamIndex?: number | null;
   /** Aborting kills ffmpeg and rejects with the signal's IngestError reason, else `cancelled`. */
   signal?: AbortSignal;
   /**
@@ -67,8 +88,10 @@ export interface ThumbnailResult {
   bytes: number;
 }
 
-/** Frames per ffmpeg process: amortises process start-up and demuxer probing. */
+/** Frames per ffmpeg process at most: amortises process start-up and demuxer probing. */
 export const MAX_FRAMES_PER_PROCESS = 10;
+/** Decoder threads per input: frames are parallel across processes already, and memory must not grow with cores. */
+const DECODER_THREADS = 2;
 const SAFE_KEY = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
 
 interface FrameJob {
@@ -91,8 +114,14 @@ export async function makeThumbnails(
   if (options.signal?.aborted) throw abortError(options.signal);
   if (requests.length === 0) return [];
   const absolute = path.resolve(filePath);
-  const ffmpegPath = options.ffmpegPath ?? (await import('@ffmpeg-installer/ffmpeg')).default.path;
+  const ffmpegPath = options.ffmpegPath ?? (await defaultDecoder()).ffmpeg.path;
   await loadMediaLibs();
+  const box = { width: options.width, maxHeight: options.maxHeight ?? 2 * options.width };
+  const limits = processLimitsFor(options.processLimits ?? DEFAULT_PROCESS_LIMITS, box);
+  const extraction: Extraction = {
+    ffmpegPath, absolute, filter: boxScaleFilter(box), limits,
+    stream: options.streamIndex ?? null,
+  };
   const outputDir = path.resolve(options.outputDir);
   const extension = options.format === 'webp' ? '.webp' : '.jpg';
 
@@ -111,18 +140,19 @@ export async function makeThumbnails(
       request, time: clampTime(request.timeSeconds, options.durationSeconds), fromEnd: false,
       framePath: path.join(workDir!, `${i}.png`),
     }));
-    const batchSize = Math.min(MAX_FRAMES_PER_PROCESS, Math.ceil(jobs.length / Math.max(1, options.parallelism)));
+    const perProcess = framesPerProcess(options.frameSize ?? null, limits.memoryBytes);
+    const batchSize = Math.min(perProcess, Math.ceil(jobs.length / Math.max(1, options.parallelism)));
     const batches: FrameJob[][] = [];
     for (let i = 0; i < jobs.length; i += batchSize) batches.push(jobs.slice(i, i + batchSize));
     const results = new Map<FrameJob, ThumbnailResult>();
 
     const processBatch = async (batch: FrameJob[]) => {
-      await extractFrames(ffmpegPath, absolute, batch, options.width, controller.signal);
+      await extractFrames(extraction, batch, controller.signal);
       const missing = batch.filter((job) => !existsSync(job.framePath));
       if (missing.length > 0) {
         // Past the last decodable frame (duration unknown, or video ending before the audio): take one near the end.
         for (const job of missing) job.fromEnd = true;
-        await extractFrames(ffmpegPath, absolute, missing, options.width, controller.signal);
+        await extractFrames(extraction, missing, controller.signal);
       }
       for (const job of batch) {
         if (!existsSync(job.framePath)) {
@@ -130,7 +160,7 @@ export async function makeThumbnails(
         }
         if (controller.signal.aborted) return;
         const target = path.join(outputDir, `${job.request.key}${extension}`);
-        results.set(job, await encodeFrame(job, target, options, written));
+        results.set(job, await encodeFrame(job, target, options, box, written));
       }
     };
     let next = 0;
@@ -158,65 +188,99 @@ export async function makeThumbnails(
   }
 }
 
-/** fluent-ffmpeg and sharp, loaded on the first video (they cost ~170 ms of start-up that audio-only runs never need). */
-let mediaLibs: { ffmpeg: typeof FfmpegCommandFactory; sharp: typeof SharpFactory } | undefined;
+/** sharp, loaded on the first video (it costs start-up time that audio-only runs never need). */
+let mediaLibs: { sharp: typeof SharpFactory } | undefined;
 async function loadMediaLibs(): Promise<NonNullable<typeof mediaLibs>> {
-  mediaLibs ??= { ffmpeg: (await import('fluent-ffmpeg')).default, sharp: (await import('sharp')).default };
+  mediaLibs ??= { sharp: (await import('sharp')).default };
   return mediaLibs;
 }
 
-/** Runs one ffmpeg process extracting one PNG per job; resolves even when a time past the end produced no frame. */
-function extractFrames(ffmpegPath: string, absolute: string, jobs: FrameJob[], width: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  const command = mediaLibs!.ffmpeg().setFfmpegPath(ffmpegPath);
-  jobs.forEach((job, i) => {
-    command.input(`file:${absolute}`).inputOptions(
-      // Global options are accepted anywhere on ffmpeg's command line; they ride on the first input.
-      ...(i === 0 ? ['-nostdin', '-hide_banner', '-v', 'error'] : []),
+/** What every ffmpeg run of one call shares. */
+export interface Extraction {
+  ffmpegPath: string;
+  absolute: string;
+  /** The bounded scale filter ({@link boxScaleFilter}); built from validated integers only. */
+  filter: string;
+  limits: ProcessLimits;
+  /** Stream index to map, else the first video stream. */
+  stream: number | null;
+}
+
+/** The limits, with the output-size limit raised to fit the largest PNG frame of the box (the operator's choice). */
+function processLimitsFor(limits: ProcessLimits, box: { width: number; maxHeight: number }): ProcessLimits {
+  const largestFrame = box.width * box.maxHeight * 4 + 1024 * 1024;
+  return { ...limits, outputBytes: Math.max(limits.outputBytes, largestFrame) };
+}
+
+/**
+ * Frames one process may extract within its memory limit: each input keeps its own decoder (reference frames,
+ * thread buffers) and filter, estimated at 12 YUV 4:2:0 frames plus 48 MiB; 160 MiB is the process itself.
+ */
+export function framesPerProcess(frameSize: { width: number; height: number } | null, memoryBytes: number): number {
+  const { width, height } = frameSize ?? { width: 1920, height: 1080 };
+  const perInput = width * height * 1.5 * 12 + 48 * 1024 * 1024;
+  const available = memoryBytes - 160 * 1024 * 1024;
+  return Math.max(1, Math.min(MAX_FRAMES_PER_PROCESS, Math.floor(available / perInput)));
+}
+
+/** The ffmpeg command line extracting one PNG per job. Exported for tests. */
+export function frameExtractionArgs(extraction: Extraction, jobs: Array<Pick<FrameJob, 'time' | 'fromEnd' | 'framePath'>>): string[] {
+  const args = ['-nostdin', '-hide_banner', '-v', 'error', '-filter_threads', '1', ...allocationArgs(extraction.limits)];
+  for (const job of jobs) {
+    args.push(
+      '-threads', String(DECODER_THREADS),
       ...(job.fromEnd ? ['-sseof', '-0.5'] : ['-ss', job.time.toFixed(3)]),
       '-protocol_whitelist', 'file', '-format_whitelist', FORMAT_WHITELIST,
+      '-i', `file:${extraction.absolute}`,
     );
-  });
-  // Scale to the target width by display aspect ratio (sar), square pixels, even height of at least 2.
-  const scale = `scale=w=${width}:h='max(2,trunc(${width}*ih/(iw*sar)/2)*2)',setsar=1`;
+  }
+  const stream = extraction.stream === null ? 'V:0' : String(extraction.stream);
   jobs.forEach((job, i) => {
-    command.output(job.framePath).outputOptions(
-      '-map', `${i}:V:0`, '-frames:v', '1', '-vf', scale, '-c:v', 'png', '-compression_level', '1',
+    args.push(
+      '-map', `${i}:${stream}`, '-frames:v', '1', '-vf', extraction.filter,
+      // One encoder thread: a single PNG gains nothing from frame threads, which each cost a stack and buffers.
+      '-c:v', 'png', '-threads', '1', '-compression_level', '1', '-y', `file:${job.framePath}`,
     );
   });
-  return new Promise<void>((resolve, reject) => {
-    let started = false;
-    const kill = () => { if (started) command.kill('SIGKILL'); };
-    signal.addEventListener('abort', kill, { once: true });
-    command.on('start', () => {
-      started = true;
-      if (signal.aborted) command.kill('SIGKILL');
-    });
-    command.on('error', (error: Error, _stdout: string | null, stderr: string | null) => {
-      signal.removeEventListener('abort', kill);
-      if (signal.aborted) return reject(signal.reason);
-      if (!started || !stderr) return reject(new IngestError('internal', `cannot run ffmpeg: ${error.message}`, { cause: error }));
+  return args;
+}
+
+/** Runs one ffmpeg process extracting one PNG per job; resolves even when a time past the end produced no frame. */
+async function extractFrames(extraction: Extraction, jobs: FrameJob[], signal: AbortSignal): Promise<void> {
+  if (signal.aborted) throw signal.reason;
+  await runDecoder(extraction.ffmpegPath, frameExtractionArgs(extraction, jobs), {
+    tool: 'ffmpeg', limits: extraction.limits, timeoutMs: 2 ** 31 - 1, signal,
+    classify: (stderr) => {
       const coded = classifyFfprobeError(stderr);
-      reject(new IngestError(coded.code, coded.message.replace('the media cannot be read', 'ffmpeg cannot read the media'), { cause: error }));
-    });
-    command.on('end', () => {
-      signal.removeEventListener('abort', kill);
-      if (signal.aborted) reject(signal.reason);
-      else resolve();
-    });
-    command.run();
+      return new IngestError(coded.code, scrubPaths(coded.message.replace('the media cannot be read', 'ffmpeg cannot read the media')));
+    },
   });
 }
 
-/** Encodes one frame with sharp at the exact width, atomically (temp name in the same directory, then rename). */
-async function encodeFrame(job: FrameJob, target: string, options: ThumbnailOptions, written: string[]): Promise<ThumbnailResult> {
+/** Encodes one frame with sharp, atomically (temp name in the same directory, then rename). */
+async function encodeFrame(
+  job: FrameJob, target: string, options: ThumbnailOptions, box: { width: number; maxHeight: number }, written: string[],
+): Promise<ThumbnailResult> {
   const temp = path.join(path.dirname(target), `.${job.request.key}.${randomBytes(6).toString('hex')}.tmp`);
   written.push(temp);
-  const image = mediaLibs!.sharp(job.framePath, { failOn: 'error' }).resize({ width: options.width, withoutEnlargement: false });
+  // ffmpeg already made the final size; sharp only encodes, and refuses anything bigger than the box.
+  const image = mediaLibs!.sharp(job.framePath, {
+    failOn: 'error', limitInputPixels: box.width * box.maxHeight, sequentialRead: true,
+  });
   const encoded = options.format === 'webp'
     ? image.webp({ quality: options.quality })
     : image.jpeg({ quality: options.quality, mozjpeg: false });
-  const info = await encoded.toFile(temp);
+  let info;
+  try {
+    info = await encoded.toFile(temp);
+  } catch (error) {
+    // sharp's pixel limit: a frame larger than the box (which the filter should never make). Other errors (a full
+    // disk) pass on unchanged for the caller to classify.
+    if (/pixel limit|too large/i.test(String((error as Error)?.message))) {
+      throw new IngestError('media_limits_exceeded', `the extracted frame is larger than the thumbnail box: ${scrubPaths((error as Error).message)}`, { cause: error });
+    }
+    throw error;
+  }
   written.push(target);
   await rename(temp, target);
   return {
@@ -233,8 +297,11 @@ function validate(requests: ThumbnailRequest[], options: ThumbnailOptions): void
     if (!Number.isFinite(timeSeconds)) throw new IngestError('internal', `invalid thumbnail time for ${key}`);
     keys.add(key);
   }
-  const { width, quality, parallelism, timeoutMs } = options;
+  const { width, quality, parallelism, timeoutMs, maxHeight } = options;
   if (!Number.isInteger(width) || width < 2 || width > 8192) throw new IngestError('internal', `invalid thumbnail width ${width}`);
+  if (maxHeight !== undefined && (!Number.isInteger(maxHeight) || maxHeight < 2 || maxHeight > 16384)) {
+    throw new IngestError('internal', `invalid thumbnail maxHeight ${maxHeight}`);
+  }
   if (!Number.isInteger(quality) || quality < 1 || quality > 100) throw new IngestError('internal', `invalid thumbnail quality ${quality}`);
   if (!Number.isInteger(parallelism) || parallelism < 1) throw new IngestError('internal', `invalid parallelism ${parallelism}`);
   if (!(timeoutMs > 0)) throw new IngestError('internal', `invalid timeoutMs ${timeoutMs}`);

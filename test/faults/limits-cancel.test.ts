@@ -50,8 +50,8 @@ const noMediaChildren = (): Promise<true> =>
 describe('limits and deadlines through the engine config', () => {
   it.each([
     ['the duration limit', 'duration_too_long', { limits: { maxDurationSeconds: 10 } }],
-    ['the pixel dimension limit', 'unsupported_media_type', { limits: { maxPixelDimension: 200 } }],
-    ['the stream count limit', 'media_corrupt', { limits: { maxStreams: 1 } }],
+    ['the pixel dimension limit', 'media_limits_exceeded', { limits: { maxPixelDimension: 200 } }],
+    ['the stream count limit', 'media_limits_exceeded', { limits: { maxStreams: 1 } }],
     ['an ffprobe past its deadline', 'timeout', { probeTimeoutMs: 5 }],
     ['an ffmpeg past its deadline', 'timeout', { ffmpegTimeoutMs: 150, thumbnails: { width: 160, segmentSeconds: 1 } }],
   ] as Array<[string, string, IngestConfigInput]>)('%s fails the file with %s, leaving no process or output', async (_name, code, config) => {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { MEDIA_DIR } from '../support/media.js';
+import { testFfmpegPath } from '../support/decoder-paths.mjs';
 
 /**
  * A ~200 MB media file (24 s of 640x360 raw video + PCM audio in Matroska): real media that ffprobe reads and
@@ -16,10 +17,8 @@ export function ensureBigMedia(): string {
   if (existsSync(target)) return target;
   mkdirSync(MEDIA_DIR, { recursive: true });
   const temp = path.join(MEDIA_DIR, `.${process.pid}-big-200mb.mkv`);
-  const ffmpeg = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../node_modules/@ffmpeg-installer/linux-x64/ffmpeg');
-  const binary = existsSync(ffmpeg) ? ffmpeg : 'ffmpeg';
   try {
-    execFileSync(binary, [
+    execFileSync(testFfmpegPath, [
       '-hide_banner', '-nostdin', '-v', 'error', '-y',
       '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=25:duration=24',
       '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100:duration=24',

@@ -4,8 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import ffprobeInstaller from '@ffprobe-installer/ffprobe';
-import ffmpegInstaller from '@ffmpeg-installer/ffmpeg';
+import { testFfmpegPath, testFfprobePath } from '../support/decoder-paths.mjs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IngestError } from '../../src/errors.js';
@@ -90,8 +89,8 @@ describe('probeMedia on generated media', () => {
 
   it('enforces the duration, pixel and stream limits', async () => {
     expect((await probeError(mediaPath('sample.mp4'), { maxDurationSeconds: 30 })).code).toBe('duration_too_long');
-    expect((await probeError(mediaPath('sample.mp4'), { maxPixelDimension: 300 })).code).toBe('unsupported_media_type');
-    expect((await probeError(mediaPath('sample.mp4'), { maxStreams: 1 })).code).toBe('media_corrupt');
+    expect((await probeError(mediaPath('sample.mp4'), { maxPixelDimension: 300 })).code).toBe('media_limits_exceeded');
+    expect((await probeError(mediaPath('sample.mp4'), { maxStreams: 1 })).code).toBe('media_limits_exceeded');
   });
 
   it('kills ffprobe at the deadline (timeout) and on abort (cancelled)', async () => {
@@ -135,12 +134,12 @@ describe('probeMedia on hostile files', () => {
     const file = join(dir, 'playlist.m3u8');
     writeFileSync(file, playlist(join(dir, 'nothing.ts')));
     let before = connections;
-    const control = await run(ffprobeInstaller.path, ['-v', 'error', '-protocol_whitelist', 'file,http,tcp', `file:${file}`]);
+    const control = await run(testFfprobePath, ['-v', 'error', '-protocol_whitelist', 'file,http,tcp', `file:${file}`]);
     expect(control.code).not.toBe(0);
     expect(connections - before).toBeGreaterThan(0);
 
     before = connections;
-    const hardened = await run(ffprobeInstaller.path, ffprobeArgs(file, 16));
+    const hardened = await run(testFfprobePath, ffprobeArgs(file, 16));
     expect(hardened.code).not.toBe(0);
     expect(hardened.stderr).toMatch(/not on whitelist/);
     expect(connections - before).toBe(0);
@@ -150,7 +149,7 @@ describe('probeMedia on hostile files', () => {
     const file = join(dir, 'concat.mp4');
     writeFileSync(file, `ffconcat version 1.0\nfile '${mediaPath('sample.mov')}'\n`);
     expect((await probeError(file)).code).toBe('unsupported_media_type');
-    const hardened = await run(ffprobeInstaller.path, ffprobeArgs(file, 16));
+    const hardened = await run(testFfprobePath, ffprobeArgs(file, 16));
     expect(hardened.code).not.toBe(0);
     expect(hardened.stderr).toMatch(/\[concat @ .*not on whitelist/);
   });
@@ -163,7 +162,7 @@ describe('probeMedia on hostile files', () => {
     expect(error.message).toMatch(/image/);
 
     const still = join(dir, 'still.mov');
-    const made = await run(ffmpegInstaller.path, ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'color=c=blue:size=64x48',
+    const made = await run(testFfmpegPath, ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'color=c=blue:size=64x48',
       '-frames:v', '1', '-c:v', 'png', still]);
     expect(made.code).toBe(0);
     const stillError = await probeError(still);
@@ -184,9 +183,9 @@ describe('parseProbeOutput', () => {
   it('refuses huge dimensions, too many streams and no streams', () => {
     const format = { format_name: 'matroska,webm', duration: '10' };
     expect(() => parseProbeOutput({ format, streams: [{ ...video, width: 100_000, height: 100_000 }] }, limits))
-      .toThrow(expect.objectContaining({ code: 'unsupported_media_type' }));
+      .toThrow(expect.objectContaining({ code: 'media_limits_exceeded' }));
     expect(() => parseProbeOutput({ format, streams: Array(5).fill(video) }, limits))
-      .toThrow(expect.objectContaining({ code: 'media_corrupt' }));
+      .toThrow(expect.objectContaining({ code: 'media_limits_exceeded' }));
     expect(() => parseProbeOutput({ format, streams: [{ codec_type: 'data' }] }, limits))
       .toThrow(expect.objectContaining({ code: 'media_corrupt' }));
   });

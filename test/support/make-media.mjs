@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Generates the media fixtures the stage tests probe and thumbnail, into fixtures/media/generated/, with the ffmpeg
-// binary from @ffmpeg-installer/ffmpeg (nothing is downloaded). Run by `npm test` (pretest) and by ensureMedia().
+// the engine would use (decoder-paths.mjs: the system's maintained one, else the npm fallback; nothing is downloaded). Run by `npm test` (pretest) and by ensureMedia().
 // Idempotent and fast: a file that exists is skipped. Safe to run concurrently: every file is written under a
 // process-unique temp name and renamed into place, so a reader never sees a half-written fixture.
 import { spawn } from 'node:child_process';
@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const OUT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'media', 'generated');
-const ffmpegPath = (await import('@ffmpeg-installer/ffmpeg')).default.path;
+const { testFfmpegPath: ffmpegPath } = await import('./decoder-paths.mjs');
 
 const video = (size, rate, seconds) => ['-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${rate}:duration=${seconds}`];
 const sine = (hz, rate, seconds) => ['-f', 'lavfi', '-i', `sine=frequency=${hz}:sample_rate=${rate}:duration=${seconds}`];

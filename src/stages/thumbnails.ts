@@ -1,19 +1,21 @@
 /**
- * Thumbnail stage: extracts frames from a local video with ffmpeg and encodes them with sharp into
- * `<outputDir>/<key>.jpg|.webp`.
+ * Thumbnail stage: extracts frames from a local video with ffmpeg into `<outputDir>/<key>.jpg|.webp`. JPEG is
+ * encoded by ffmpeg itself in the same step (a temp name in the output dir, then renamed); WebP frames go through a
+ * PNG that sharp encodes.
  *
  * Fast path: one ffmpeg process extracts up to {@link MAX_FRAMES_PER_PROCESS} frames (one `-ss T -i file:` input and
- * one PNG output per frame, fast input seeking, scaled by ffmpeg), and up to `parallelism` processes run at once;
+ * one image output per frame, fast input seeking, scaled by ffmpeg), and up to `parallelism` processes run at once;
  * large frames get fewer inputs a process, so one process stays within its memory limit.
  * Bounded: every frame is scaled inside the filter graph into the `width` × `maxHeight` box whatever the file's
  * sample/display aspect ratio or rotation ({@link boxScaleFilter}); each ffmpeg runs under the memory, CPU and
- * output limits of {@link runDecoder}; sharp refuses inputs larger than the box.
+ * output limits of {@link runDecoder}; an image larger than the box is refused (JPEG: its SOF header is checked;
+ * WebP: sharp's pixel limit).
  * Hardened like the probe: `-protocol_whitelist file`, the demuxer allowlist, `file:` inputs, no caller string in any
  * option or filter, SIGKILL at the deadline or on abort.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type SharpFactory from 'sharp';
@@ -98,8 +100,12 @@ interface FrameJob {
   request: ThumbnailRequest;
   time: number;
   fromEnd: boolean;
+  /** Where ffmpeg writes: a scratch PNG for sharp, or (JPEG) the final image under a temp name in the output dir. */
   framePath: string;
 }
+
+/** How ffmpeg writes a frame: a lossless PNG that sharp encodes, or the final JPEG in the same step. */
+export type FrameOutput = { kind: 'png' } | { kind: 'jpeg'; quality: number };
 
 /**
  * Makes one thumbnail per request, in request order. All or nothing: on failure the files it wrote are removed.
@@ -115,12 +121,15 @@ export async function makeThumbnails(
   if (requests.length === 0) return [];
   const absolute = path.resolve(filePath);
   const ffmpegPath = options.ffmpegPath ?? (await defaultDecoder()).ffmpeg.path;
-  await loadMediaLibs();
+  // JPEG comes out of ffmpeg's own encoder in the same process that decodes the frame (no PNG, no sharp, no second
+  // read); WebP still goes through a PNG and sharp, whose encoder is always there.
+  const output: FrameOutput = options.format === 'jpeg' ? { kind: 'jpeg', quality: options.quality } : { kind: 'png' };
+  if (output.kind === 'png') await loadMediaLibs();
   const box = { width: options.width, maxHeight: options.maxHeight ?? 2 * options.width };
   const limits = processLimitsFor(options.processLimits ?? DEFAULT_PROCESS_LIMITS, box);
   const extraction: Extraction = {
     ffmpegPath, absolute, filter: boxScaleFilter(box), limits,
-    stream: options.streamIndex ?? null,
+    stream: options.streamIndex ?? null, output,
   };
   const outputDir = path.resolve(options.outputDir);
   const extension = options.format === 'webp' ? '.webp' : '.jpg';
@@ -136,10 +145,13 @@ export async function makeThumbnails(
   try {
     await mkdir(outputDir, { recursive: true });
     workDir = await mkdtemp(options.scratchPrefix ?? path.join(os.tmpdir(), 'media-ingest-frames-'));
-    const jobs: FrameJob[] = requests.map((request, i) => ({
-      request, time: clampTime(request.timeSeconds, options.durationSeconds), fromEnd: false,
-      framePath: path.join(workDir!, `${i}.png`),
-    }));
+    const jobs: FrameJob[] = requests.map((request, i) => {
+      const framePath = output.kind === 'jpeg'
+        ? path.join(outputDir, `.${request.key}.${randomBytes(6).toString('hex')}.tmp`)
+        : path.join(workDir!, `${i}.png`);
+      if (output.kind === 'jpeg') written.push(framePath);
+      return { request, time: clampTime(request.timeSeconds, options.durationSeconds), fromEnd: false, framePath };
+    });
     const perProcess = framesPerProcess(options.frameSize ?? null, limits.memoryBytes);
     const batchSize = Math.min(perProcess, Math.ceil(jobs.length / Math.max(1, options.parallelism)));
     const batches: FrameJob[][] = [];
@@ -148,19 +160,21 @@ export async function makeThumbnails(
 
     const processBatch = async (batch: FrameJob[]) => {
       await extractFrames(extraction, batch, controller.signal);
-      const missing = batch.filter((job) => !existsSync(job.framePath));
+      const missing = batch.filter((job) => !hasFrame(job.framePath));
       if (missing.length > 0) {
         // Past the last decodable frame (duration unknown, or video ending before the audio): take one near the end.
         for (const job of missing) job.fromEnd = true;
         await extractFrames(extraction, missing, controller.signal);
       }
       for (const job of batch) {
-        if (!existsSync(job.framePath)) {
+        if (!hasFrame(job.framePath)) {
           throw new IngestError('media_corrupt', `no video frame could be decoded near ${job.time.toFixed(2)} s`);
         }
         if (controller.signal.aborted) return;
         const target = path.join(outputDir, `${job.request.key}${extension}`);
-        results.set(job, await encodeFrame(job, target, options, box, written));
+        results.set(job, output.kind === 'jpeg'
+          ? await placeJpeg(job, target, options, box, written)
+          : await encodeFrame(job, target, options, box, written));
       }
     };
     let next = 0;
@@ -204,6 +218,8 @@ export interface Extraction {
   limits: ProcessLimits;
   /** Stream index to map, else the first video stream. */
   stream: number | null;
+  /** PNG for sharp, or the final JPEG. @default PNG */
+  output?: FrameOutput;
 }
 
 /** The limits, with the output-size limit raised to fit the largest PNG frame of the box (the operator's choice). */
@@ -238,8 +254,11 @@ export function frameExtractionArgs(extraction: Extraction, jobs: Array<Pick<Fra
   jobs.forEach((job, i) => {
     args.push(
       '-map', `${i}:${stream}`, '-frames:v', '1', '-vf', extraction.filter,
-      // One encoder thread: a single PNG gains nothing from frame threads, which each cost a stack and buffers.
-      '-c:v', 'png', '-threads', '1', '-compression_level', '1', '-y', `file:${job.framePath}`,
+      // One encoder thread: a single image gains nothing from frame threads, which each cost a stack and buffers.
+      ...(extraction.output?.kind === 'jpeg'
+        ? ['-c:v', 'mjpeg', '-threads', '1', '-q:v', String(jpegQscale(extraction.output.quality)), '-pix_fmt', 'yuvj420p', '-f', 'mjpeg']
+        : ['-c:v', 'png', '-threads', '1', '-compression_level', '1']),
+      '-y', `file:${job.framePath}`,
     );
   });
   return args;
@@ -255,6 +274,64 @@ async function extractFrames(extraction: Extraction, jobs: FrameJob[], signal: A
       return new IngestError(coded.code, scrubPaths(coded.message.replace('the media cannot be read', 'ffmpeg cannot read the media')));
     },
   });
+}
+
+/** True when ffmpeg wrote a frame there (the raw JPEG muxer leaves an empty file when no frame could be decoded). */
+function hasFrame(file: string): boolean {
+  try {
+    return statSync(file).size > 0;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * ffmpeg's JPEG scale (`-q:v`, 2 best … 31 worst) for a 1-100 quality: 100 → 2, 80 → 5, 50 → 9, 1 → 16 (beyond that
+ * the images are only artefacts). An approximation of the libjpeg quality scale sharp uses.
+ */
+export function jpegQscale(quality: number): number {
+  return Math.max(2, Math.min(31, Math.round(2 + ((100 - quality) * 14) / 99)));
+}
+
+/** Width and height from a baseline or progressive JPEG's SOF segment; undefined when there is none. */
+export function jpegSize(data: Buffer): { width: number; height: number } | undefined {
+  if (data.length < 4 || data[0] !== 0xff || data[1] !== 0xd8) return undefined;
+  let at = 2;
+  while (at + 9 < data.length) {
+    if (data[at] !== 0xff) return undefined;
+    const marker = data[at + 1]!;
+    if (marker === 0xff) {
+      at++;
+      continue;
+    }
+    const length = data.readUInt16BE(at + 2);
+    // SOF0-SOF15, except DHT (C4), JPG (C8) and DAC (CC).
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      return { height: data.readUInt16BE(at + 5), width: data.readUInt16BE(at + 7) };
+    }
+    if (marker === 0xda) return undefined;
+    at += 2 + length;
+  }
+  return undefined;
+}
+
+/** Moves a JPEG ffmpeg wrote into place after checking it is one and fits the box (like sharp's pixel limit did). */
+async function placeJpeg(
+  job: FrameJob, target: string, options: ThumbnailOptions, box: { width: number; maxHeight: number }, written: string[],
+): Promise<ThumbnailResult> {
+  const data = await readFile(job.framePath);
+  const size = jpegSize(data);
+  if (!size) throw new IngestError('media_corrupt', `ffmpeg wrote no readable JPEG near ${job.time.toFixed(2)} s`);
+  if (size.width > box.width || size.height > box.maxHeight) {
+    throw new IngestError('media_limits_exceeded', `the extracted frame (${size.width}x${size.height}) is larger than the thumbnail box`);
+  }
+  written.push(target);
+  await rename(job.framePath, target);
+  return {
+    key: job.request.key,
+    timeSeconds: job.fromEnd && options.durationSeconds ? Math.max(0, options.durationSeconds - 0.5) : job.time,
+    path: target, width: size.width, height: size.height, bytes: data.length,
+  };
 }
 
 /** Encodes one frame with sharp, atomically (temp name in the same directory, then rename). */

@@ -21,6 +21,7 @@ import { OWNER, isLiveOwner, newFileRow, sha256, sourceMetadataOf } from './file
 import { isStorageFault, mapStorageError } from '../store/blob-store.js';
 import type { IngestFile, IngestSegment, IngestThumbnail } from './file-view.js';
 import { FileQueries } from './file-queries.js';
+import { StageClock } from './stage-clock.js';
 import type { ListPage } from './file-queries.js';
 import { validateMetadata, validateUpdate } from './validate.js';
 import type { ListQueryInput, PageInput, ThumbnailQueryInput } from './validate.js';
@@ -341,6 +342,7 @@ export class Ingest extends EventEmitter {
         if (row) this.recordRetry(row.id, decision);
       },
     };
+    const clock = new StageClock();
     try {
       if (signal.aborted) throw abortReason(signal, SHUTDOWN());
       if (row) {
@@ -358,6 +360,7 @@ export class Ingest extends EventEmitter {
       } else {
         // 1-2. Resolve and open, then download: one network slot for the host, so the open response never idles in a queue.
         blob = await this.queues.forHost(url.hostname, async () => {
+          clock.lap('queued');
           const partial = row ? await this.pipeline.resumablePartial(row) : undefined;
           let prepared: PreparedSource;
           try {
@@ -379,9 +382,12 @@ export class Ingest extends EventEmitter {
             register(row.id);
           }
           if (!row) return undefined;
+          clock.lap('open');
           onReady(row);
           this.emit('file.processing', this.toView(row));
-          return this.pipeline.download(row, prepared, run);
+          const downloaded = await this.pipeline.download(row, prepared, run);
+          clock.lap('download');
+          return downloaded;
         }, signal);
       }
       if (!row || !blob) return;
@@ -394,19 +400,23 @@ export class Ingest extends EventEmitter {
       // 3. Probe the local blob.
       crashPoint('probe');
       const probe = await this.queues.cpuWork(() => this.pipeline.probe(blob.path, signal), signal);
+      clock.lap('probe');
       row = registry.updateFile(fileId, { media_type: probe.mediaType, media_info: mediaInfoOf(probe) })!;
       if (probe.mediaType === 'video') this.emit('file.progress', this.toView(row)); // stage: thumbnails
       // 4. Thumbnails for video.
       if (probe.mediaType === 'video') {
         const current = row;
         await this.queues.cpuWork(() => this.pipeline.thumbnails(current, blob.path, probe, signal), signal);
+        clock.lap('thumbnails');
       }
       if (signal.aborted) throw abortReason(signal, SHUTDOWN());
       crashPoint('completing');
       row = registry.updateFile(fileId, {
         status: 'completed', owner: null, progress_received: null, progress_total: null, attempt: null,
       })!;
+      clock.lap('commit');
       logger.info({ fileId, bytes: blob.bytes, retries: run.budget.retries }, 'file completed');
+      logger.debug({ fileId, stageMs: clock.stageMs() }, 'file stage timings');
       this.emit('file.completed', this.toView(row));
     } catch (thrown) {
       const error = isStorageFault(thrown) ? mapStorageError(thrown, 'the registry') : toIngestError(thrown);

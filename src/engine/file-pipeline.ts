@@ -14,6 +14,7 @@ import type { ProbeResult } from '../stages/probe.js';
 import { defaultThumbnailTime, makeThumbnails, planSegments } from '../stages/thumbnails.js';
 import { resolveDecoder } from '../media/decoder.js';
 import { processLimitsOf } from '../media/run-decoder.js';
+import { DerivedWork } from './derived-work.js';
 import { crashPoint } from './crash-points.js';
 import { Transfer } from './transfer.js';
 import type { PreparedSource, TransferRun } from './transfer.js';
@@ -37,6 +38,9 @@ export interface PipelineDeps {
  */
 export class FilePipeline {
   private readonly transfer: Transfer;
+
+  /** Probes and thumbnails already made for a content, reused by later files of the same blob. */
+  private readonly derived = new DerivedWork();
 
   constructor(private readonly deps: PipelineDeps) {
     this.transfer = new Transfer(deps);
@@ -79,12 +83,13 @@ export class FilePipeline {
   async probe(blobPath: string, signal: AbortSignal): Promise<ProbeResult> {
     const { config } = this.deps;
     const decoder = await resolveDecoder(config.decoder);
-    return probeMedia(blobPath, {
+    // Once per content: a blob another file of this engine already probed is not decoded again.
+    return this.derived.probe(blobPath, () => probeMedia(blobPath, {
       ...config.limits,
       ffprobePath: decoder.ffprobe.path, processLimits: processLimitsOf(config.decoder),
       timeoutMs: config.probeTimeoutMs,
       signal,
-    });
+    }));
   }
 
   /** The default thumbnail and, when enabled, one per uniform segment. Returns the rows it stored. */
@@ -100,7 +105,10 @@ export class FilePipeline {
     const results = await storageErrors('thumbnails', async () => {
       await fs.rm(outputDir, { recursive: true, force: true });
       await fs.mkdir(outputDir, { recursive: true });
-      const made = await makeThumbnails(blobPath, requests, {
+      const { width, format, quality, maxHeight } = config.thumbnails;
+      const settings = { requests, width, format, quality, maxHeight, stream: probe.videoStreamIndex };
+      // Once per content and settings: another file of the same blob gets links to the images already made.
+      const made = await this.derived.thumbnails(blobPath, settings, outputDir, async () => makeThumbnails(blobPath, requests, {
         ffmpegPath: (await resolveDecoder(config.decoder)).ffmpeg.path,
         processLimits: processLimitsOf(config.decoder),
         frameSize: probe.width && probe.height ? { width: probe.width, height: probe.height } : null,
@@ -115,7 +123,7 @@ export class FilePipeline {
         durationSeconds: probe.durationSeconds,
         signal,
         scratchPrefix: path.join(store.tempDir, `${row.id}.frames-`),
-      });
+      }));
       // Durable before the registry points at them: a completed file never lists a thumbnail a power loss took.
       await store.syncFiles(made.map((m) => m.path));
       return made;

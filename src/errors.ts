@@ -14,6 +14,8 @@ export const ERROR_CODES = {
   blocked_address: { httpStatus: 400, retryable: false, doc: 'The target (directly, via DNS or via a redirect) is a private, loopback, link-local or reserved address.' },
   too_many_redirects: { httpStatus: 400, retryable: false, doc: 'More redirects than the configured cap, or a redirect loop.' },
   file_too_large: { httpStatus: 400, retryable: false, doc: 'The body is larger than the byte limit (by Content-Length or by the bytes actually received).' },
+  unsupported_encoding: { httpStatus: 502, retryable: false, doc: 'The source sent a media body with a Content-Encoding (gzip, br, deflate, zstd, stacked ...) or a Transfer-Encoding other than chunked; media bodies are taken only unencoded and never decoded.' },
+  disk_budget_exceeded: { httpStatus: 507, retryable: false, doc: 'The download would pass the temporary disk budget of all downloads in flight (limits.maxTempBytes).' },
   duration_too_long: { httpStatus: 400, retryable: false, doc: 'The media is longer than the duration limit.' },
   media_limits_exceeded: { httpStatus: 400, retryable: false, doc: 'The media declares more than the decoding limits allow (pixel size, pixel or display aspect ratio, frame rate, frame count, stream count), or decoding it hit the memory, CPU-time or output-size limit of ffmpeg/ffprobe.' },
   source_forbidden: { httpStatus: 403, retryable: false, doc: 'The source refused access: login-gated, private, expired, age or region gated.' },
@@ -30,6 +32,9 @@ export const ERROR_CODES = {
   cancelled: { httpStatus: 500, retryable: false, doc: 'The work was cancelled (file deleted or engine closed while in flight).' },
   internal: { httpStatus: 500, retryable: false, doc: 'An unexpected internal error.' },
 } as const satisfies Record<string, { httpStatus: number; retryable: boolean; doc: string }>;
+
+/** The message of every `internal` error shown to a caller; the detail goes to the log. */
+export const INTERNAL_MESSAGE = 'An unexpected internal error occurred; the details are in the service log';
 
 /** A stable error code string. */
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -54,9 +59,15 @@ export class IngestError extends Error {
   readonly httpStatus: number;
   readonly retryable: boolean;
   readonly retryAfterSeconds?: number;
+  /**
+   * For `internal` only: the real message, for the log. Callers (File.error, CLI, API) see the generic
+   * {@link INTERNAL_MESSAGE}, never a stack detail, a path or an address.
+   */
+  readonly detail?: string;
 
   constructor(code: ErrorCode, message: string, options: IngestErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(code === 'internal' ? INTERNAL_MESSAGE : message, options.cause === undefined ? undefined : { cause: options.cause });
+    if (code === 'internal' && message !== INTERNAL_MESSAGE) this.detail = message;
     this.code = code;
     this.httpStatus = ERROR_CODES[code].httpStatus;
     this.retryable = options.retryable ?? ERROR_CODES[code].retryable;

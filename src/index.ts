@@ -11,9 +11,12 @@ import type { Ingest } from './engine/ingest.js';
 import type { ContentAddressedStore } from './store/blob-store.js';
 import { isStorageFault, mapStorageError } from './store/storage-errors.js';
 import { checkDecoderAtStartup } from './media/decoder.js';
+import { register as defaultRegistry } from 'prom-client';
+import { ingestMetrics } from './metrics/index.js';
+import type { IngestMetricsOptions } from './metrics/index.js';
 
 export { defineConfig } from './config/define-config.js';
-export type { IngestConfig, IngestConfigInput, LimitsConfig, NetworkConfig, RetryConfig, ConcurrencyConfig, ThumbnailConfig, DecoderConfig, WebhookConfig } from './config/define-config.js';
+export type { IngestConfig, IngestConfigInput, LimitsConfig, NetworkConfig, RetryConfig, ConcurrencyConfig, ThumbnailConfig, DecoderConfig, WebhookConfig, MetricsConfig } from './config/define-config.js';
 export { IngestError, isIngestError, ERROR_CODES } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export type { Ingest, SyncOptions, IngestEvent } from './engine/ingest.js';
@@ -21,6 +24,9 @@ export type { ListPage } from './engine/file-queries.js';
 export type { IngestFile, IngestThumbnail, IngestSegment, FileProgress, FileStage } from './engine/file-view.js';
 export type * from './plugin-api.js';
 export { TOKENS } from './engine/container.js';
+export { ingestMetrics, IngestMetrics } from './metrics/index.js';
+export type { IngestMetricsOptions } from './metrics/index.js';
+export type { TelemetryEvent, TelemetryEvents, TelemetryStage } from './engine/telemetry.js';
 
 /** Options of {@link createIngest} besides the config itself. */
 export interface CreateIngestOptions extends IngestConfigInput {
@@ -36,6 +42,12 @@ export interface CreateIngestOptions extends IngestConfigInput {
    * off to start faster. @default true
    */
   checkDecoder?: boolean;
+  /**
+   * Prometheus metrics (prom-client): `true` registers them on prom-client's default registry, `{ registry }` on
+   * yours; read them back with {@link ingestMetrics}. `serve` and the HTTP API attach them on their own.
+   * @default false
+   */
+  metrics?: boolean | IngestMetricsOptions;
 }
 
 /**
@@ -43,7 +55,7 @@ export interface CreateIngestOptions extends IngestConfigInput {
  * registry and storage under the data dir, and registers the plugins.
  */
 export async function createIngest(options: CreateIngestOptions = {}): Promise<Ingest> {
-  const { configFile, logger, recover, checkDecoder, ...overrides } = options;
+  const { configFile, logger, recover, checkDecoder, metrics, ...overrides } = options;
   const config = await resolveConfig({ ...(configFile ? { configFile } : {}), overrides });
   const container = buildContainer(config, logger);
   if (checkDecoder !== false) {
@@ -54,6 +66,7 @@ export async function createIngest(options: CreateIngestOptions = {}): Promise<I
   try {
     await container.get<ContentAddressedStore>(TOKENS.Store).init();
     const ingest = container.get<Ingest>(TOKENS.Ingest);
+    if (metrics) ingestMetrics(ingest, metrics === true ? { registry: defaultRegistry } : metrics);
     if (recover !== false) await ingest.recover();
     return ingest;
   } catch (error) {

@@ -5,6 +5,13 @@ import type { SourcePlugin } from '../plugin-api.js';
 export interface LimitsConfig {
   /** Largest body accepted, counted on bytes actually received. @default 10 GiB */
   maxBytes: number;
+  /**
+   * Temporary disk for ALL downloads in flight together (their `.part` files), bytes. A download reserves its
+   * declared length before its body is read and waits while that does not fit; one without a length is counted as
+   * it grows and fails with `disk_budget_exceeded` when it would pass the budget, as does one whose declared
+   * length alone is larger than the budget. @default 20 GiB
+   */
+  maxTempBytes: number;
   /** Longest media accepted, in seconds. @default 14400 (4 h) */
   maxDurationSeconds: number;
   /** Largest coded width or height of any video stream, checked before decoding (→ `media_limits_exceeded`). @default 8192 */
@@ -35,6 +42,14 @@ export interface NetworkConfig {
   idleTimeoutMs: number;
   /** Deadline for one whole transfer, ms. @default 3600000 */
   totalTimeoutMs: number;
+  /**
+   * Minimum throughput, bytes/s (curl's `--speed-limit`): a body whose rate stays under it for
+   * {@link NetworkConfig.minSpeedWindowMs} is aborted with `timeout` and resumed or retried like any stall.
+   * Only time spent waiting for the source counts. 0 disables it. @default 1024 (1 KiB/s)
+   */
+  minBytesPerSecond: number;
+  /** The window of {@link NetworkConfig.minBytesPerSecond}, ms (curl's `--speed-time`). @default 30000 */
+  minSpeedWindowMs: number;
   /** Redirect cap per request. @default 10 */
   maxRedirects: number;
   /** Lift the private-address block (development only). Env `MEDIA_INGEST_ALLOW_PRIVATE_NETWORKS=1`. @default false */
@@ -141,6 +156,13 @@ export interface YtDlpConfig {
   /** Cap on yt-dlp's JSON output, bytes (the process is killed beyond it). @default 8 MiB */
   maxOutputBytes: number;
   /**
+   * Run yt-dlp in an empty network namespace (`unshare --net`; it reaches the guarded proxy through a Unix socket):
+   * `'auto'` when the kernel and privileges allow it, `'required'` refuses to run yt-dlp otherwise, `'off'` relies on
+   * the in-process sandbox alone (which always applies: no socket but the proxy's, no lookups, no programs).
+   * @default 'auto'
+   */
+  networkNamespace?: 'auto' | 'required' | 'off';
+  /**
    * An extra CA bundle (PEM) yt-dlp must trust besides the public roots, e.g. a corporate or test CA. When set,
    * yt-dlp runs with `--compat-options no-certifi` and `SSL_CERT_FILE` pointing at Node's root store plus this
    * file. Verification is never turned off. `''` keeps yt-dlp's own trust store.
@@ -156,6 +178,14 @@ export interface WebhookConfig {
   secret: string;
   /** Event names to send. @default all */
   events?: string[];
+}
+
+/** The Prometheus endpoint of `serve` (`GET /metrics`, see src/metrics). */
+export interface MetricsConfig {
+  /** Serve `GET /metrics`. @default true */
+  enabled: boolean;
+  /** Serve it without the bearer key (e.g. for a scraper inside a private network). Env `MEDIA_INGEST_METRICS_PUBLIC`. @default false */
+  public: boolean;
 }
 
 /** The whole configuration; `pipeline.config.ts` exports a partial one through {@link defineConfig}. */
@@ -188,6 +218,8 @@ export interface IngestConfig {
   ytDlp: YtDlpConfig;
   /** pino level. Env `LOG_LEVEL`. @default 'info' */
   logLevel: string;
+  /** `GET /metrics` of the HTTP API (see {@link MetricsConfig}; the library option is `createIngest({ metrics })`). */
+  metricsEndpoint: MetricsConfig;
 }
 
 /** Deep-partial configuration as written by users. */

@@ -18,6 +18,7 @@ export function defaultConfig(): IngestConfig {
     modules: [],
     limits: {
       maxBytes: 10 * 1024 ** 3,
+      maxTempBytes: 20 * 1024 ** 3,
       maxDurationSeconds: 4 * 3600,
       maxPixelDimension: 8192,
       maxFramePixels: 8192 * 4320,
@@ -33,6 +34,8 @@ export function defaultConfig(): IngestConfig {
       connectTimeoutMs: 10_000,
       idleTimeoutMs: 30_000,
       totalTimeoutMs: 3_600_000,
+      minBytesPerSecond: 1024,
+      minSpeedWindowMs: 30_000,
       maxRedirects: 10,
       allowPrivateNetworks: false,
       connectTo: [],
@@ -52,6 +55,7 @@ export function defaultConfig(): IngestConfig {
     webhooks: [],
     ytDlp: { enabled: true, binary: '', timeoutMs: 60_000, maxOutputBytes: 8 * 1024 * 1024 },
     logLevel: 'info',
+    metricsEndpoint: { enabled: true, public: false },
   };
 }
 
@@ -92,6 +96,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): IngestConfi
   if (env.MEDIA_INGEST_FFMPEG) decoder.ffmpegPath = env.MEDIA_INGEST_FFMPEG;
   if (env.MEDIA_INGEST_FFPROBE) decoder.ffprobePath = env.MEDIA_INGEST_FFPROBE;
   if (Object.keys(decoder).length > 0) input.decoder = decoder;
+  if (env.MEDIA_INGEST_METRICS_PUBLIC !== undefined) {
+    input.metricsEndpoint = { public: ['1', 'true', 'yes'].includes(env.MEDIA_INGEST_METRICS_PUBLIC.toLowerCase()) };
+  }
   return input;
 }
 

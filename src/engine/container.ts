@@ -1,8 +1,8 @@
 import 'reflect-metadata';
 import path from 'node:path';
 import { Container } from 'inversify';
-import pino from 'pino';
 import type { Logger } from 'pino';
+import { createLogger } from '../logging.js';
 import type { IngestConfig } from '../config/define-config.js';
 import type { SourcePlugin } from '../plugin-api.js';
 import { GuardedHttpClient } from '../net/http-client.js';
@@ -27,7 +27,7 @@ export function buildContainer(config: IngestConfig, logger?: Logger): Container
   container.bind<IngestConfig>(TOKENS.Config).toConstantValue(config);
   container
     .bind<Logger>(TOKENS.Logger)
-    .toConstantValue(logger ?? pino({ level: config.logLevel, base: { name: 'media-ingest' } }, pino.destination(2)));
+    .toConstantValue(logger ?? createLogger({ level: config.logLevel, name: 'media-ingest', secrets: [...config.apiKeys, ...config.webhooks.map((w) => w.secret)] }));
   container.bind(TOKENS.HttpClient).toDynamicValue((ctx) => {
     const cfg = ctx.get<IngestConfig>(TOKENS.Config);
     return new GuardedHttpClient({ network: cfg.network, maxBytes: cfg.limits.maxBytes, logger: ctx.get<Logger>(TOKENS.Logger) });

@@ -24,6 +24,8 @@ import { FileQueries } from './file-queries.js';
 import { StageClock } from './stage-clock.js';
 import type { ListPage } from './file-queries.js';
 import { validateMetadata, validateUpdate } from './validate.js';
+import { observeResponses, timedStage, withSource } from './telemetry.js';
+import type { TelemetryEvents } from './telemetry.js';
 import type { ListQueryInput, PageInput, ThumbnailQueryInput } from './validate.js';
 
 /** Options of {@link Ingest.sync}. */
@@ -79,7 +81,7 @@ export class Ingest extends EventEmitter {
     this.queues = new WorkQueues(deps.config.concurrency);
     this.queries = new FileQueries(deps.registry, deps.store, { uriPrefix: deps.config.uriPrefix, publicBaseUrl: deps.config.publicBaseUrl });
     this.pipeline = new FilePipeline({
-      config: deps.config, http: deps.http, registry: deps.registry, store: deps.store, logger: deps.logger,
+      config: deps.config, http: observeResponses(deps.http, (event) => this.emit('upstream.response', event)), registry: deps.registry, store: deps.store, logger: deps.logger,
       onProgress: (row) => this.emit('file.progress', this.toView(row)),
     });
   }
@@ -92,6 +94,19 @@ export class Ingest extends EventEmitter {
   /** Validates, dedupes and starts a URL; returns once the media response is open (or the file exists). */
   async sync(rawUrl: string, options: SyncOptions = {}): Promise<IngestFile> {
     this.assertOpen();
+    let file: IngestFile;
+    try {
+      file = await this.accept(rawUrl, options);
+    } catch (thrown) {
+      this.emit('sync.refused', { code: toIngestError(thrown).code } satisfies TelemetryEvents['sync.refused']);
+      throw thrown;
+    }
+    this.emit('sync.accepted', { source: file.source } satisfies TelemetryEvents['sync.accepted']);
+    return options.wait ? this.waitFor(file.id) : file;
+  }
+
+  /** The accepting half of {@link Ingest.sync}: the file the URL maps to, started or restarted when needed. */
+  private async accept(rawUrl: string, options: SyncOptions): Promise<IngestFile> {
     if (typeof rawUrl !== 'string') throw new IngestError('invalid_url', 'The URL must be a string');
     const url = parseAndCheckUrl(rawUrl, { maxUrlLength: this.deps.config.limits.maxUrlLength });
     const metadata = validateMetadata(options.metadata, this.deps.config.limits.maxMetadataBytes);
@@ -117,7 +132,7 @@ export class Ingest extends EventEmitter {
       // The registry cannot be read or written (disk full, read-only data dir): say so with the storage code.
       throw isStorageFault(thrown) ? mapStorageError(thrown, 'the registry') : thrown;
     });
-    return options.wait ? this.waitFor(file.id) : file;
+    return file;
   }
 
   /** Resolves with the file once it is in a terminal status. */
@@ -219,6 +234,11 @@ export class Ingest extends EventEmitter {
     return { id, object: 'file' };
   }
 
+  /** Work in the engine right now, for metrics: queued and running network and CPU work, and file runs in flight. */
+  workload(): { network: { queued: number; running: number }; cpu: { queued: number; running: number }; files: number } {
+    return { ...this.queues.stats(), files: this.runs.size };
+  }
+
   /** The registered source plugins and the URL forms each accepts. */
   plugins(): Array<{ id: string; description: string; url_forms: readonly string[] }> {
     return this.deps.plugins.map((p) => ({ id: p.id, description: p.description, url_forms: p.urlForms }));
@@ -310,7 +330,7 @@ export class Ingest extends EventEmitter {
         ready = true;
         resolveReady(this.toView(row));
       };
-      this.runFile(url, plugin, target, entry.controller, register, onReady)
+      withSource(plugin.id, () => this.runFile(url, plugin, target, entry.controller, register, onReady))
         .catch((thrown) => {
           if (!ready) rejectReady(toIngestError(thrown));
         })
@@ -339,6 +359,7 @@ export class Ingest extends EventEmitter {
     const run: TransferRun = {
       url, plugin, signal, logger, budget: new RetryBudget(this.deps.config.retry),
       onRetry: (decision) => {
+        this.emit('file.retried', { source: plugin.id, code: decision.error.code } satisfies TelemetryEvents['file.retried']);
         if (row) this.recordRetry(row.id, decision);
       },
     };
@@ -364,7 +385,7 @@ export class Ingest extends EventEmitter {
           const partial = row ? await this.pipeline.resumablePartial(row) : undefined;
           let prepared: PreparedSource;
           try {
-            prepared = await this.pipeline.prepare(run, row && partial ? { row, partial } : undefined);
+            prepared = await timedStage(this, 'resolve', plugin.id, () => this.pipeline.prepare(run, row && partial ? { row, partial } : undefined));
           } catch (error) {
             await partial?.close();
             throw error;
@@ -385,7 +406,8 @@ export class Ingest extends EventEmitter {
           clock.lap('open');
           onReady(row);
           this.emit('file.processing', this.toView(row));
-          const downloaded = await this.pipeline.download(row, prepared, run);
+          const downloading = row;
+          const downloaded = await timedStage(this, 'download', plugin.id, () => this.pipeline.download(downloading, prepared, run));
           clock.lap('download');
           return downloaded;
         }, signal);
@@ -399,14 +421,14 @@ export class Ingest extends EventEmitter {
       this.emit('file.progress', this.toView(row)); // stage: probing
       // 3. Probe the local blob.
       crashPoint('probe');
-      const probe = await this.queues.cpuWork(() => this.pipeline.probe(blob.path, signal), signal);
+      const probe = await this.queues.cpuWork(() => timedStage(this, 'probe', plugin.id, () => this.pipeline.probe(blob.path, signal)), signal);
       clock.lap('probe');
       row = registry.updateFile(fileId, { media_type: probe.mediaType, media_info: mediaInfoOf(probe) })!;
       if (probe.mediaType === 'video') this.emit('file.progress', this.toView(row)); // stage: thumbnails
       // 4. Thumbnails for video.
       if (probe.mediaType === 'video') {
         const current = row;
-        await this.queues.cpuWork(() => this.pipeline.thumbnails(current, blob.path, probe, signal), signal);
+        await this.queues.cpuWork(() => timedStage(this, 'thumbnails', plugin.id, () => this.pipeline.thumbnails(current, blob.path, probe, signal)), signal);
         clock.lap('thumbnails');
       }
       if (signal.aborted) throw abortReason(signal, SHUTDOWN());
@@ -420,6 +442,8 @@ export class Ingest extends EventEmitter {
       this.emit('file.completed', this.toView(row));
     } catch (thrown) {
       const error = isStorageFault(thrown) ? mapStorageError(thrown, 'the registry') : toIngestError(thrown);
+      // A refusal before the file exists: the caller sees its code and message; the log keeps the detail.
+      if (!row) logger.info({ code: error.code, err: error }, 'refused');
       if (!row) throw error;
       await this.settleFailure(row, error, signal);
       throw error;
@@ -465,7 +489,7 @@ export class Ingest extends EventEmitter {
     await this.pipeline.discardOutputs(row.id, failed ? latest.content_sha256 : null).catch((thrown: unknown) => {
       this.deps.logger.warn({ fileId: row.id, err: (thrown as Error).message }, 'could not remove the outputs of a failed file');
     });
-    this.deps.logger.warn({ fileId: row.id, code: error.code, err: error.message }, 'file failed');
+    this.deps.logger.warn({ fileId: row.id, code: error.code, err: error }, 'file failed');
     if (failed) this.emit('file.failed', this.toView(failed));
   }
 

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import PQueue from 'p-queue';
 import type { ConcurrencyConfig } from '../config/define-config.js';
 
@@ -27,8 +28,10 @@ export class WorkQueues {
       this.hosts.set(host, queue);
     }
     const hostQueue = queue;
+    // Queued work starts from another task's completion: it keeps its caller's async context (file-run telemetry).
+    const bound = AsyncLocalStorage.bind(work);
     try {
-      return (await hostQueue.add(() => this.network.add(() => startUnlessAborted(work, signal)))) as T;
+      return (await hostQueue.add(() => this.network.add(() => startUnlessAborted(bound, signal)))) as T;
     } finally {
       if (hostQueue.size === 0 && hostQueue.pending === 0) this.hosts.delete(host);
     }
@@ -36,7 +39,18 @@ export class WorkQueues {
 
   /** Runs CPU work; like {@link WorkQueues.forHost}, queued work fails at its start once `signal` aborted. */
   async cpuWork<T>(work: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    return (await this.cpu.add(() => startUnlessAborted(work, signal))) as T;
+    const bound = AsyncLocalStorage.bind(work);
+    return (await this.cpu.add(() => startUnlessAborted(bound, signal))) as T;
+  }
+
+  /** Work waiting for a slot (per host and globally) and work running, per kind. */
+  stats(): { network: { queued: number; running: number }; cpu: { queued: number; running: number } } {
+    let waitingForHost = 0;
+    for (const host of this.hosts.values()) waitingForHost += host.size;
+    return {
+      network: { queued: waitingForHost + this.network.size, running: this.network.pending },
+      cpu: { queued: this.cpu.size, running: this.cpu.pending },
+    };
   }
 }
 

@@ -5,6 +5,8 @@ import type { IngestConfig } from '../config/define-config.js';
 import type { DownloadRequest, HttpClient, ResolvedSource, SourcePlugin, YtDlpRunner } from '../plugin-api.js';
 import { isStorageFault, mapStorageError } from '../store/blob-store.js';
 import type { ContentAddressedStore, PartialWrite, WrittenBlob } from '../store/blob-store.js';
+import { TempDiskBudget } from '../store/temp-disk-budget.js';
+import type { TempReservation } from '../store/temp-disk-budget.js';
 import type { Registry } from '../store/registry.js';
 import type { FileRow, ResumeState } from '../store/rows.js';
 import { openMedia, openMediaFrom } from '../stages/open-media.js';
@@ -49,6 +51,8 @@ export interface TransferDeps {
   logger?: Logger;
   /** The yt-dlp extractor offered to plugins as `ResolveContext.ytDlp`; by default built from `config.ytDlp`. */
   ytDlp?: YtDlpRunner;
+  /** The temp-disk budget shared by every download; by default one per Transfer from `limits.maxTempBytes`. */
+  tempBudget?: TempDiskBudget;
 }
 
 const PROGRESS_EVERY_MS = 250;
@@ -67,8 +71,11 @@ interface Expectation extends Omit<ResumeFrom, 'offset'> {
 export class Transfer {
   /** Offered to plugins; undefined when yt-dlp is disabled or not installed. */
   private readonly ytDlp: YtDlpRunner | undefined;
+  /** Temp disk of all downloads in flight (see {@link TempDiskBudget}). */
+  readonly tempBudget: TempDiskBudget;
 
   constructor(private readonly deps: TransferDeps) {
+    this.tempBudget = deps.tempBudget ?? new TempDiskBudget(deps.config.limits.maxTempBytes ?? Number.POSITIVE_INFINITY);
     this.ytDlp = 'ytDlp' in deps ? deps.ytDlp : (deps.logger ? createYtDlpRunner(deps.config.ytDlp, deps.config.network, deps.logger) : undefined);
   }
 
@@ -124,8 +131,11 @@ export class Transfer {
       lastCheckpoint = Date.now();
       registry.updateFile(row.id, { resume_state: resumeState(state.expect, durable) });
     };
+    let reservation: TempReservation | undefined;
     const onChunk = async (bytes: number): Promise<void> => {
       if (bytes > this.maxBytes) throw new IngestError('file_too_large', `${run.url.href} sent more than the limit of ${this.maxBytes} bytes`);
+      // A body without a declared length is counted against the temp-disk budget as it grows.
+      reservation?.ensure(bytes);
       const now = Date.now();
       if (crashPointsArmed) crashPoint('download', { received: bytes, total: state.expect.total });
       if (now - lastReport >= PROGRESS_EVERY_MS) {
@@ -153,7 +163,10 @@ export class Transfer {
       progress_received: partial.bytes, progress_total: state.expect.total, resume_state: resumeState(state.expect, partial.durableBytes),
     });
     try {
+      const reserved = await this.reserveTemp(partial, state, run);
+      reservation = reserved.reservation;
       for (;;) {
+        if (reserved.complete) break;
         try {
           await partial.append(state.opened.body, onChunk);
           const total = state.expect.total;
@@ -187,7 +200,41 @@ export class Transfer {
       }
       throw thrown;
     } finally {
+      reservation?.release();
       run.signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /**
+   * Reserves the temp disk this download needs (its declared length, or what is already on disk) before its body
+   * is read. When that does not fit beside the downloads in flight, the opened response is let go (no connection is
+   * held while waiting), the reservation waits its turn, and the body is requested again (with `Range` when the
+   * temp file can continue). `complete` is true when every byte was already on disk.
+   */
+  private async reserveTemp(
+    partial: PartialWrite,
+    state: { opened: OpenedMedia; request: DownloadRequest; expect: Expectation; reResolvedAt: number },
+    run: TransferRun,
+  ): Promise<{ reservation: TempReservation; complete: boolean }> {
+    const need = (): number => Math.max(state.expect.total ?? 0, partial.bytes);
+    let now: TempReservation | undefined;
+    try {
+      now = this.tempBudget.tryReserve(need());
+    } catch (error) {
+      await state.opened.response.dump();
+      throw error;
+    }
+    if (now) return { reservation: now, complete: false };
+    run.logger.info({ bytes: need(), reserved: this.tempBudget.reserved, limit: this.tempBudget.limit }, 'waiting for the temp disk budget (limits.maxTempBytes)');
+    await state.opened.response.dump();
+    const reservation = await this.tempBudget.reserve(need(), run.signal);
+    try {
+      const complete = await this.reopen(partial, state, run);
+      reservation.ensure(need());
+      return { reservation, complete };
+    } catch (error) {
+      reservation.release();
+      throw error;
     }
   }
 

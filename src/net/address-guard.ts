@@ -24,10 +24,19 @@ export function isPublicAddress(address: string): boolean {
 /** Throws `blocked_address` unless `address` is public (or private networks are allowed). */
 export function assertAddressAllowed(address: string, host: string, allowPrivateNetworks: boolean): void {
   if (allowPrivateNetworks || isPublicAddress(address)) return;
-  const shown = host === address ? address : `${host} (${address})`;
-  throw new IngestError(
+  throw blockedAddress(host, address);
+}
+
+/**
+ * The `blocked_address` error for `host`. Its message never names the address a name resolved to (that would tell
+ * a caller what an internal name resolves to); the address is kept in the cause, which only the log shows.
+ */
+export function blockedAddress(host: string, address: string): IngestError {
+  const what = isIpLiteral(host) ? 'a' : 'its address is a';
+  return new IngestError(
     'blocked_address',
-    `Refused to connect to ${shown}: private, loopback, link-local or reserved addresses are blocked`,
+    `Refused to connect to ${host}: ${what} private, loopback, link-local or reserved address, which is blocked`,
+    { cause: new Error(`${host} -> ${address}`) },
   );
 }
 
@@ -51,13 +60,7 @@ export function createGuardedLookup(allowPrivateNetworks: boolean): (hostname: s
     dns.lookup(hostname, { ...lookupOptions, all: true }, (err, addresses) => {
       if (err) return callback(err, []);
       const blocked = addresses.find((a) => !allowPrivateNetworks && !isPublicAddress(a.address));
-      if (blocked) {
-        const error = new IngestError(
-          'blocked_address',
-          `Refused to connect to ${hostname} (${blocked.address}): private, loopback, link-local or reserved addresses are blocked`,
-        );
-        return callback(error as unknown as NodeJS.ErrnoException, []);
-      }
+      if (blocked) return callback(blockedAddress(hostname, blocked.address) as unknown as NodeJS.ErrnoException, []);
       if (lookupOptions.all) return callback(null, addresses);
       const first = addresses[0];
       if (!first) return callback(Object.assign(new Error(`No address for ${hostname}`), { code: 'ENOTFOUND' }), []);

@@ -10,6 +10,7 @@
  * {@link GuardedProxy.events}, so the caller can report *why* the helper failed.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmodSync } from 'node:fs';
 import http from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import net from 'node:net';
@@ -75,6 +76,7 @@ export class GuardedProxy {
   private readonly sockets = new Set<Duplex>();
   private readonly token: string | undefined;
   private server!: http.Server;
+  private readonly unixServers: net.Server[] = [];
   private closed: Promise<void> | undefined;
 
   private constructor(private readonly options: GuardedProxyOptions) {
@@ -105,12 +107,30 @@ export class GuardedProxy {
     return this.events.filter((e) => e.outcome === 'refused');
   }
 
+  /**
+   * Also serves on a Unix socket at `socketPath` (mode 0600), for a helper in a network namespace of its own that
+   * cannot reach 127.0.0.1. Same proxy, same token, same guard.
+   */
+  async listenUnix(socketPath: string): Promise<void> {
+    const unix = net.createServer((socket) => this.server.emit('connection', socket));
+    await new Promise<void>((resolve, reject) => {
+      unix.once('error', reject);
+      unix.listen(socketPath, () => {
+        unix.off('error', reject);
+        resolve();
+      });
+    });
+    chmodSync(socketPath, 0o600);
+    this.unixServers.push(unix);
+  }
+
   /** Stops listening and ends every tunnel. */
   close(): Promise<void> {
-    this.closed ??= new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      for (const socket of this.sockets) socket.destroy();
-    });
+    this.closed ??= Promise.all([
+      new Promise<void>((resolve) => this.server.close(() => resolve())),
+      ...this.unixServers.map((unix) => new Promise<void>((resolve) => unix.close(() => resolve()))),
+    ]).then(() => undefined);
+    for (const socket of this.sockets) socket.destroy();
     return this.closed;
   }
 

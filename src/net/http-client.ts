@@ -1,6 +1,4 @@
 import { Readable } from 'node:stream';
-import type { Transform } from 'node:stream';
-import zlib from 'node:zlib';
 import type { Agent, buildConnector } from 'undici';
 import type { Logger } from 'pino';
 import { IngestError } from '../errors.js';
@@ -10,6 +8,8 @@ import { createGuardedLookup, isIpLiteral } from './address-guard.js';
 import { parseRouting, planConnection } from './routing.js';
 import type { ConnectPlan, RoutingTable } from './routing.js';
 import { mapNetworkError } from './network-errors.js';
+import { bodyCodingOf, decoderFor } from './body-coding.js';
+import { ThroughputFloor } from './throughput-floor.js';
 
 type Undici = typeof import('undici');
 type UndiciResponse = Awaited<ReturnType<Undici['request']>>;
@@ -143,7 +143,7 @@ export class GuardedHttpClient implements HttpClient {
           url = next;
           continue;
         }
-        return this.wrapResponse(response, url, redirects, requestOptions, signal, finish);
+        return this.wrapResponse(response, url, redirects, requestOptions, signal, finish, (reason) => deadline.abort(reason));
       }
     } catch (error) {
       finish();
@@ -173,33 +173,49 @@ export class GuardedHttpClient implements HttpClient {
     requestOptions: HttpRequestOptions,
     signal: AbortSignal,
     finish: () => void,
+    abort: (reason: IngestError) => void,
   ): HttpResponse {
     const headers = response.headers as Record<string, string | string[] | undefined>;
     // undici's body emits RequestAbortedError when destroyed before its end (dump, cancellation, a reader that
     // stops early): readers see failures through iteration, so this listener only keeps that from being unhandled.
     response.body.on('error', () => undefined);
     const maxBytes = requestOptions.maxBytes ?? this.options.maxBytes;
-    const encoding = (firstHeader(headers['content-encoding']) ?? 'identity').trim().toLowerCase();
+    const coding = bodyCodingOf(headers);
     const declared = Number(firstHeader(headers['content-length']));
-    if (encoding === 'identity' && Number.isFinite(declared) && declared > maxBytes && response.statusCode < 300) {
+    if (coding.kind === 'identity' && Number.isFinite(declared) && declared > maxBytes && response.statusCode < 300) {
       response.body.destroy();
       finish();
       throw new IngestError('file_too_large', `${url.href} declares ${declared} bytes, over the limit of ${maxBytes}`);
     }
     const mapError = (error: unknown): Error => mapNetworkError(signal.aborted ? (signal.reason ?? error) : error, url.href);
-    const decoder = decoderFor(encoding);
-    // pipe() does not forward errors: a body cut mid-transfer must fail the decoder too, or its reader waits forever.
-    if (decoder) response.body.on('error', (error: Error) => decoder.destroy(error));
-    const source: AsyncIterable<Buffer> = decoder ? response.body.pipe(decoder) : response.body;
     const href = url.href;
-    async function* limited(): AsyncGenerator<Buffer> {
+    const { minBytesPerSecond, minSpeedWindowMs } = this.options.network;
+    /** The wire bytes, counted, with the throughput floor; the caller's deadline covers the rest. */
+    async function* wire(limit: number, tooLarge: () => IngestError): AsyncGenerator<Buffer> {
+      const floor = new ThroughputFloor(minBytesPerSecond ?? 0, minSpeedWindowMs ?? 0, abort);
       let received = 0;
       try {
-        for await (const chunk of source) {
-          received += (chunk as Buffer).length;
-          if (received > maxBytes) throw new IngestError('file_too_large', `${href} sent more than the limit of ${maxBytes} bytes`);
-          yield chunk as Buffer;
+        const chunks = (response.body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+        for (;;) {
+          floor.waiting();
+          const next = await chunks.next();
+          floor.received(next.done ? 0 : next.value.length);
+          if (next.done) return;
+          received += next.value.length;
+          if (received > limit) throw tooLarge();
+          yield next.value;
         }
+      } finally {
+        floor.stop();
+      }
+    }
+    async function* media(): AsyncGenerator<Buffer> {
+      try {
+        if (coding.kind !== 'identity') {
+          // Never decoded: refused before a byte reaches the reader (see body-coding.ts).
+          throw new IngestError('unsupported_encoding', `${href} sent its body with ${coding.description}; media bodies are accepted only unencoded (identity)`);
+        }
+        yield* wire(maxBytes, () => new IngestError('file_too_large', `${href} sent more than the limit of ${maxBytes} bytes`));
       } catch (error) {
         throw mapError(error);
       } finally {
@@ -208,27 +224,38 @@ export class GuardedHttpClient implements HttpClient {
       }
     }
     // Async iteration, not pipe(): one consumer pulls from undici's body, so backpressure is plain awaiting.
-    const output = Readable.from(limited(), { objectMode: false, highWaterMark: 1 << 20 });
+    // Created on first use: a page read (text/json) takes the body another way, and must not start this one.
+    let output: Readable | undefined;
+    const body = (): Readable => (output ??= Readable.from(media(), { objectMode: false, highWaterMark: 1 << 20 }));
     const header = (name: string): string | undefined => firstHeader(headers[name.toLowerCase()]);
     const readAll = async (limit: number): Promise<Buffer> => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of output) {
-        size += (chunk as Buffer).length;
-        if (size > limit) {
-          output.destroy();
-          throw new IngestError('upstream_error', `The answer of ${url.href} is larger than ${limit} bytes`);
+      const tooLarge = (): IngestError => new IngestError('upstream_error', `The answer of ${href} is larger than ${limit} bytes`);
+      if (output) return collect(output, limit, tooLarge);
+      try {
+        if (coding.kind === 'refused') {
+          throw new IngestError('unsupported_encoding', `${href} answered with ${coding.description}, which is never decoded`);
         }
-        chunks.push(chunk as Buffer);
+        const raw = Readable.from(wire(Math.min(limit, maxBytes), tooLarge), { objectMode: false });
+        if (coding.kind === 'identity') return await collect(raw, limit, tooLarge);
+        // A small page answer in one gzip/deflate/br layer: wire bytes and decoded bytes both capped by `limit`.
+        const decoder = decoderFor(coding.coding);
+        raw.on('error', (error) => decoder.destroy(error));
+        return await collect(raw.pipe(decoder), limit, tooLarge);
+      } catch (error) {
+        throw mapError(error);
+      } finally {
+        finish();
+        if (!response.body.destroyed) response.body.destroy();
       }
-      return Buffer.concat(chunks);
     };
     return {
       url: url.href,
       status: response.statusCode,
       headers,
       redirects,
-      body: output,
+      get body() {
+        return body();
+      },
       header,
       text: async (limit = 5 << 20) => (await readAll(limit)).toString('utf8'),
       json: async <T>(limit = 5 << 20): Promise<T> => {
@@ -241,7 +268,7 @@ export class GuardedHttpClient implements HttpClient {
       },
       dump: async () => {
         // The reader may never have started: release undici's body and the deadline directly too.
-        output.destroy();
+        output?.destroy();
         if (!response.body.destroyed) response.body.destroy();
         finish();
       },
@@ -271,17 +298,17 @@ function firstHeader(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-function decoderFor(encoding: string): Transform | undefined {
-  switch (encoding) {
-    case 'gzip':
-    case 'x-gzip':
-      return zlib.createGunzip();
-    case 'deflate':
-      return zlib.createInflate();
-    case 'br':
-      return zlib.createBrotliDecompress();
-    default:
-      return undefined;
+/** Reads a stream into one buffer, failing with `tooLarge()` past `limit` bytes. */
+async function collect(stream: Readable, limit: number, tooLarge: () => IngestError): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      stream.destroy();
+      throw tooLarge();
+    }
+    chunks.push(chunk as Buffer);
   }
+  return Buffer.concat(chunks);
 }
-

@@ -25,15 +25,17 @@ function errorCode(error: unknown): string {
 
 /**
  * Maps anything a request or body stream throws to an IngestError: our own errors (blocked address,
- * size limit, deadline) pass through; undici and socket errors become `timeout` or `upstream_error`.
+ * size limit, deadline) pass through; undici and socket errors become `timeout` or `upstream_error`. The
+ * message names the URL and the error code only: socket and TLS messages carry the resolved address
+ * (`connect ECONNREFUSED 10.0.0.5:443`, `IP: 10.0.0.5 is not in the cert's list`), which stays in the cause
+ * for the log.
  */
 export function mapNetworkError(error: unknown, href: string): IngestError {
   const known = findIngestError(error);
   if (known) return known;
   const code = errorCode(error);
-  const detail = error instanceof Error ? error.message : String(error);
   if (TIMEOUT_CODES.has(code)) {
-    return new IngestError('timeout', `Timed out talking to ${href} (${code}: ${detail})`, { cause: error });
+    return new IngestError('timeout', `Timed out talking to ${href} (${code})`, { cause: error });
   }
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NODATA') {
     return new IngestError('upstream_error', `Could not resolve the host of ${href} (${code})`, {
@@ -42,10 +44,10 @@ export function mapNetworkError(error: unknown, href: string): IngestError {
     });
   }
   if (TLS_CODE.test(code)) {
-    return new IngestError('upstream_error', `TLS verification failed for ${href} (${code}: ${detail})`, { cause: error, retryable: false });
+    return new IngestError('upstream_error', `TLS verification failed for ${href} (${code})`, { cause: error, retryable: false });
   }
   if ((error as { name?: string })?.name === 'AbortError') {
     return new IngestError('cancelled', `Request to ${href} was cancelled`, { cause: error });
   }
-  return new IngestError('upstream_error', `Request to ${href} failed (${code || 'error'}: ${detail})`, { cause: error, retryable: true });
+  return new IngestError('upstream_error', `Request to ${href} failed (${code || 'connection error'})`, { cause: error, retryable: true });
 }

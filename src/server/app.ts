@@ -13,6 +13,7 @@ import { errorReply } from './http-errors.js';
 import { registerFileRoutes } from './file-routes.js';
 import { buildOpenApiDocument } from './openapi.js';
 import { EventStreams } from './sse.js';
+import { ingestMetrics } from '../metrics/index.js';
 import { registerConsole } from './console.js';
 
 /** Options of {@link mediaIngestApi}. */
@@ -41,6 +42,11 @@ export interface MediaIngestApiOptions extends FastifyPluginOptions {
   /** Install the plugin's `{error, code}` 404 handler for its prefix (turn off if the host has one there). @default true */
   notFoundHandler?: boolean;
   /**
+   * `GET /metrics` (Prometheus text, see src/metrics): `true` behind the same auth as the API, `'public'` without
+   * it, `false` not served. @default from the engine's config: `metricsEndpoint.enabled` / `.public`
+   */
+  metrics?: boolean | 'public';
+  /**
    * Serve the web console at `<prefix>/console/` (static files, public; the data it shows needs the same key or
    * auth hook as the API). @default true
    */
@@ -61,6 +67,7 @@ async function plugin(app: FastifyInstance, options: MediaIngestApiOptions): Pro
   }
   const allowed = accessRule(keys, auth);
   const streams = new EventStreams();
+  acceptSloppyJson(app);
 
   app.setErrorHandler((error, request, reply) => {
     const { status, body } = errorReply(error);
@@ -83,6 +90,15 @@ async function plugin(app: FastifyInstance, options: MediaIngestApiOptions): Pro
   app.addHook('preClose', async () => streams.endAll());
 
   app.get('/healthz', { config: { public: true } satisfies RouteConfig }, async () => ({ status: 'ok' }));
+  const metricsRoute = options.metrics ?? (ingest.config.metricsEndpoint?.enabled === false ? false : ingest.config.metricsEndpoint?.public ? 'public' : true);
+  if (metricsRoute !== false) {
+    // Attached now, so the counters count from the start, not from the first scrape.
+    const metrics = ingestMetrics(ingest);
+    app.get('/metrics', { config: { public: metricsRoute === 'public' } satisfies RouteConfig }, async (_request, reply) => {
+      const text = await metrics.text();
+      return reply.header('content-type', metrics.contentType).header('cache-control', 'no-store').send(text);
+    });
+  }
   // Engines without a publicBaseUrl give thumbnail URLs as paths: answer with absolute URLs for this request's origin.
   if (!ingest.config.publicBaseUrl) {
     app.addHook('preSerialization', async (request, _reply, payload) =>
@@ -93,6 +109,34 @@ async function plugin(app: FastifyInstance, options: MediaIngestApiOptions): Pro
   app.get('/openapi.json', async () => openapi);
   if (options.console !== false) registerConsole(app);
   registerFileRoutes(app, ingest, streams, { heartbeatMs: options.heartbeatMs ?? 15_000, publicThumbnails: options.publicThumbnails === true });
+}
+
+/** RFC 8259: JSON exchanged between systems is UTF-8. `utf8` is a common misspelling of it. */
+const UTF8 = /^"?utf-?8"?$/i;
+
+/**
+ * JSON bodies the way clients actually send them: an empty (or blank) body with `Content-Type: application/json`
+ * — what an HTTP client with default JSON headers sends on DELETE or a body-less POST — is no body, not a 400
+ * (routes that need a body still say so); the media type matches in any case, with or without `charset=utf-8`;
+ * another charset is a 415. Everything else is Fastify's own strict parser (prototype-poisoning keys refused).
+ * Scoped to this plugin: the host's parsers are untouched.
+ */
+function acceptSloppyJson(app: FastifyInstance): void {
+  const strict = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const charset = /;\s*charset\s*=\s*([^;\s]+)/i.exec(request.headers['content-type'] ?? '')?.[1];
+    if (charset !== undefined && !UTF8.test(charset)) {
+      const error = Object.assign(new Error(`Unsupported charset ${JSON.stringify(charset)}: send JSON in UTF-8`), { statusCode: 415 });
+      done(error, undefined);
+      return;
+    }
+    if ((body as string).trim() === '') {
+      done(null, undefined);
+      return;
+    }
+    strict(request, body as string, done);
+  });
 }
 
 /**

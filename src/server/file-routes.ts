@@ -35,8 +35,13 @@ const thumbnailQuery = {
 } as const;
 const pageQuery = { type: 'object', properties: page } as const;
 const IMAGE_TYPES: Record<string, string> = { jpg: 'image/jpeg', webp: 'image/webp' };
-/** Thumbnail ids are UUIDs that never change content: cache for a year. */
-const IMMUTABLE = 'public, max-age=31536000, immutable';
+/**
+ * Thumbnail ids are UUIDs that never change content: cache for a year. Behind auth only the caller's own cache may
+ * keep them (`private`: no shared proxy or CDN serves them to someone without the key); `public` only when the
+ * server runs with `publicThumbnails` (the URL is then the capability).
+ */
+const IMMUTABLE_PUBLIC = 'public, max-age=31536000, immutable';
+const IMMUTABLE_PRIVATE = 'private, max-age=31536000, immutable';
 
 function objectBody(body: unknown): Body {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -113,7 +118,7 @@ export function registerFileRoutes(app: FastifyInstance, ingest: Ingest, streams
     const info = await stat(file).catch(() => undefined);
     if (!info?.isFile()) throw notFound();
     const etag = `"${thumbnailId}"`;
-    reply.header('cache-control', IMMUTABLE).header('etag', etag);
+    reply.header('cache-control', publicThumbnails ? IMMUTABLE_PUBLIC : IMMUTABLE_PRIVATE).header('etag', etag);
     if (request.headers['if-none-match'] === etag) return reply.code(304).send();
     reply.header('content-type', IMAGE_TYPES[extension]!).header('content-length', info.size);
     return reply.send(createReadStream(file));

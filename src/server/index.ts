@@ -7,9 +7,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from 'fastify';
-import pino from 'pino';
 import type { Logger } from 'pino';
 import type { Ingest } from '../engine/ingest.js';
+import { createLogger } from '../logging.js';
 import { mediaIngestApi } from './app.js';
 import type { MediaIngestApiOptions } from './app.js';
 import type { AuthHook } from './auth.js';
@@ -48,6 +48,8 @@ export interface CreateServerOptions {
   heartbeatMs?: number;
   /** Serve thumbnail images without auth, see {@link MediaIngestApiOptions.publicThumbnails}. @default false */
   publicThumbnails?: boolean;
+  /** `GET /metrics`, see {@link MediaIngestApiOptions.metrics}. @default from `ingest.config.metricsEndpoint` */
+  metrics?: boolean | 'public';
   /** Serve the web console at `<prefix>/console/`, see {@link MediaIngestApiOptions.console}. @default true */
   console?: boolean;
 }
@@ -67,23 +69,47 @@ const notFoundBody = (method: string, url: string): { error: string; code: 'not_
   error: `Route ${method} ${url} not found`, code: 'not_found',
 });
 
+/** The API's own routes: the `/v1` tree and the single-segment meta routes (not the console's `/console/`). */
+const API_PATH = /^\/+(v1\/.+|healthz|metrics|openapi\.json)\/+$/;
+
+/**
+ * `/v1/files/` → `/v1/files` (query kept): a trailing slash on an API route names the route itself. Limited to the
+ * API's paths under `prefix`, where no route ends in a slash (Fastify's `ignoreTrailingSlash` would also merge the
+ * console's `/console` redirect with its `/console/` page).
+ */
+function apiTrailingSlash(url: string, prefix: string): string {
+  const queryAt = url.indexOf('?');
+  const path = queryAt === -1 ? url : url.slice(0, queryAt);
+  const rest = path.replace(/^\/+/, '/');
+  if (prefix && !rest.startsWith(`${prefix}/`)) return url;
+  const inside = prefix ? rest.slice(prefix.length) : rest;
+  if (!API_PATH.test(inside)) return url;
+  return `${path.replace(/\/+$/, '')}${queryAt === -1 ? '' : url.slice(queryAt)}`;
+}
+
 /**
  * A Fastify instance serving the API (call `listen` yourself, or use `media-ingest serve`). Webhooks start with it
  * and stop on `close()`.
  */
 export function createServer(options: CreateServerOptions): FastifyInstance {
   const { ingest } = options;
-  const logger = options.logger === false ? undefined : (options.logger ?? pino({ level: ingest.config.logLevel }, pino.destination(2)));
+  const logger = options.logger === false ? undefined : (options.logger ?? createLogger({
+    level: ingest.config.logLevel,
+    secrets: [...(options.apiKeys ?? []), ...ingest.config.apiKeys, ...ingest.config.webhooks.map((w) => w.secret)],
+  }));
+  const prefix = options.prefix?.replace(/\/$/, '') ?? '';
   const app = Fastify({
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     forceCloseConnections: 'idle',
+    // What sloppy clients send: `//v1/files` is `/v1/files`, and so is `/v1/files/` (see apiTrailingSlash).
+    routerOptions: { ignoreDuplicateSlashes: true },
+    rewriteUrl: (request) => apiTrailingSlash(request.url ?? '/', prefix),
     ...(logger ? { loggerInstance: logger as FastifyBaseLogger } : {}),
     // Errors raised before routing (a malformed URL, a bad header): the same {error, code} body.
     frameworkErrors: (error, _request, reply) => {
       void (reply as FastifyReply).code(400).send({ error: error.message, code: 'invalid_request' });
     },
   });
-  const prefix = options.prefix?.replace(/\/$/, '') ?? '';
   if (prefix) app.setNotFoundHandler((request, reply) => reply.code(404).send(notFoundBody(request.method, request.url)));
   void app.register(mediaIngestApi, {
     ingest,
@@ -92,6 +118,7 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
     ...(options.allowUnauthenticated ? { allowUnauthenticated: true } : {}),
     ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}),
     ...(options.publicThumbnails ? { publicThumbnails: true } : {}),
+    ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
     ...(options.console === false ? { console: false } : {}),
     ...(prefix ? { prefix } : {}),
   });

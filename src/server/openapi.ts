@@ -127,6 +127,13 @@ const PATHS: Json = {
   '/healthz': {
     get: { tags: ['Meta'], operationId: 'health', summary: 'Liveness (no auth)', security: [], responses: { 200: json(ref('Health'), 'Alive') } },
   },
+  '/metrics': {
+    get: {
+      tags: ['Meta'], operationId: 'metrics', summary: 'Prometheus metrics',
+      description: 'Prometheus text exposition format (prom-client): files by status, syncs accepted/refused, bytes downloaded, stage durations, queues, retries, upstream status classes. Behind the bearer key unless configured public (`metricsEndpoint.public`); absent when disabled.',
+      responses: { 200: { description: 'The metrics', content: { 'text/plain': { schema: { type: 'string' } } } }, ...errors(401, 500) },
+    },
+  },
 };
 
 /** Options of {@link buildOpenApiDocument}. */

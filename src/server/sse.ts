@@ -35,6 +35,11 @@ export class EventStreams {
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
     });
+    // HEAD: the headers of the stream, and done (a HEAD must not hold the connection until the file ends).
+    if (reply.request.method === 'HEAD') {
+      res.end();
+      return;
+    }
     let seq = 0;
     let ended = false;
     const send = (event: string, file: IngestFile): void => {

@@ -240,3 +240,4 @@ async function hashRange(handle: StorageFile, length: number): Promise<Hash> {
   }
   return hash;
 }
+

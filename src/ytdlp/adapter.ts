@@ -149,16 +149,29 @@ const STDERR_RULES: ReadonlyArray<{ pattern: RegExp; code: ErrorCode }> = [
   { pattern: /timed? ?out/i, code: 'timeout' },
 ];
 
+/** What the caller is told for each code: never yt-dlp's own words (they can quote the page or an internal server). */
+const FAILURE_TEXT: Partial<Record<ErrorCode, string>> = {
+  unsupported_page_host: 'yt-dlp does not support this page',
+  upstream_blocked: 'the source rate-limited or challenged the request',
+  source_forbidden: 'the source refused access (private, login-gated, expired or region-gated)',
+  source_not_found: 'the source says the media does not exist',
+  unsupported_media_type: 'no downloadable format was found',
+  timeout: 'the source timed out',
+};
+
 /**
- * Maps a failed yt-dlp run (its stderr) to an IngestError. The last `ERROR:` line is the message; with none,
- * the stderr tail. Unknown failures are `upstream_error` and not retried (yt-dlp already retried what it could).
+ * Maps a failed yt-dlp run (its stderr) to an IngestError. The code comes from the last `ERROR:` line (with none,
+ * the stderr tail); the message is generic for that code: yt-dlp's own text (which can quote a page, a redirect
+ * target or an internal server's answer) stays in the log. Unknown failures are `upstream_error` and not retried
+ * (yt-dlp already retried what it could).
  */
 export function ytDlpFailure(stderr: string, exitCode: number | null): IngestError {
   const lines = stderr.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
   const errorLine = [...lines].reverse().find((l) => l.startsWith('ERROR:'));
   const detail = (errorLine ?? lines.slice(-3).join(' | ')).replace(/^ERROR:\s*/, '').slice(0, 500);
-  const message = `yt-dlp failed${exitCode === null ? '' : ` (exit ${exitCode})`}: ${detail || 'no error message'}`;
   const rule = STDERR_RULES.find((r) => r.pattern.test(detail));
-  if (rule?.code === 'timeout') return new IngestError('timeout', message);
-  return rule ? new IngestError(rule.code, message) : new IngestError('upstream_error', message, { retryable: false });
+  const code: ErrorCode = rule?.code ?? 'upstream_error';
+  const message = `yt-dlp failed${exitCode === null ? '' : ` (exit ${exitCode})`}: ${FAILURE_TEXT[code] ?? 'it could not extract this URL'}`;
+  if (code === 'timeout') return new IngestError('timeout', message);
+  return rule ? new IngestError(code, message) : new IngestError('upstream_error', message, { retryable: false });
 }

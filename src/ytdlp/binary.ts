@@ -1,6 +1,6 @@
 /**
  * Finding the yt-dlp binary: the configured path, else `yt-dlp` on PATH. Nothing is ever downloaded
- * (yt-dlp-wrap's GitHub download helpers are deliberately not used): install the Debian `yt-dlp` package or
+ * (no download helper is used): install the Debian `yt-dlp` package or
  * `pip install yt-dlp`.
  */
 import { accessSync, constants, statSync } from 'node:fs';

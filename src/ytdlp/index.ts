@@ -7,7 +7,8 @@ import type { NetworkConfig, YtDlpConfig } from '../config/define-config.js';
 import type { YtDlpRunner } from '../plugin-api.js';
 import { findYtDlpBinary } from './binary.js';
 import { ProcessYtDlpRunner } from './runner.js';
-import { ytDlpTrust } from './trust.js';
+import { checkCaFile } from './trust.js';
+import { ytDlpLaunch } from './sandbox.js';
 
 export { findYtDlpBinary } from './binary.js';
 export { ProcessYtDlpRunner } from './runner.js';
@@ -22,7 +23,9 @@ export {
   ytDlpFailure,
 } from './adapter.js';
 export type { YtDlpMediaFacts } from './adapter.js';
-export { ytDlpTrust } from './trust.js';
+export { checkCaFile, makePrivateDir, ytDlpTrust } from './trust.js';
+export { networkNamespacePrefix, SANDBOX_REFUSAL, YTDLP_BOOTSTRAP, ytDlpLaunch } from './sandbox.js';
+export type { YtDlpLaunch } from './sandbox.js';
 
 /**
  * The runner for this configuration, or undefined when yt-dlp is disabled or no binary is found. The extra CA
@@ -41,14 +44,19 @@ export function createYtDlpRunner(
     if (config.binary) logger.warn({ binary: config.binary }, 'ytDlp.binary not found or not executable; the yt-dlp fallback is off');
     return undefined;
   }
+  const launch = ytDlpLaunch(binary, env);
+  if (!launch) {
+    logger.warn({ binary }, 'yt-dlp is not a Python script or zipapp, so it cannot be contained; the yt-dlp fallback is off');
+    return undefined;
+  }
   let caFile = config.caFile ?? env.NODE_EXTRA_CA_CERTS ?? '';
   if (config.caFile === undefined && caFile) {
     try {
-      ytDlpTrust(caFile);
+      checkCaFile(caFile);
     } catch (error) {
       logger.warn({ caFile, err: (error as Error).message }, 'NODE_EXTRA_CA_CERTS is not usable for yt-dlp; it keeps its own trust store');
       caFile = '';
     }
   }
-  return new ProcessYtDlpRunner({ binary, config, caFile, network, logger: logger.child({ component: 'yt-dlp' }) });
+  return new ProcessYtDlpRunner({ binary, launch, config, caFile, network, logger: logger.child({ component: 'yt-dlp' }) });
 }

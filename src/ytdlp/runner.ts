@@ -1,23 +1,34 @@
 /**
- * Runs the yt-dlp binary to *extract* one URL (`--dump-single-json`), never to download: the bytes are fetched
- * afterwards by the guarded client. Each run gets its own guarded proxy (src/net/guarded-proxy.ts), started
- * before and closed after the process, so every request yt-dlp makes passes the same routing and private-address
- * block as ours; a run that failed because the proxy refused a target reports that refusal's code.
+ * Runs yt-dlp to *extract* one URL (`--dump-single-json`), never to download: the bytes are fetched afterwards by
+ * the guarded client. Each run gets its own guarded proxy (src/net/guarded-proxy.ts), started before and closed
+ * after the process, so every request yt-dlp makes passes the same routing and private-address block as ours; and
+ * yt-dlp's module runs contained (src/ytdlp/sandbox.ts): no socket but the proxy's, no name lookup, no program
+ * started, an empty network namespace where the kernel allows one. A run that failed because the proxy or the
+ * sandbox refused a target reports that refusal's code.
  *
- * Limits: a wall-clock deadline (SIGKILL), a cap on the JSON printed, the caller's abort signal. YouTube is
- * refused before yt-dlp starts, at the proxy (embedded players) and on the extractor it reports.
+ * Nothing yt-dlp prints reaches the caller: its stderr (redacted by the logger) goes to the log, the caller gets a
+ * generic message for the code. Limits: a wall-clock deadline (SIGKILL), a cap on the JSON printed, the caller's
+ * abort signal. YouTube is refused before yt-dlp starts, at the proxy (embedded players) and on the extractor it
+ * reports.
+ *
+ * yt-dlp is spawned here rather than through `yt-dlp-wrap`: the contained run is `python3 -E -c <bootstrap>`
+ * (optionally under `unshare`), not the yt-dlp executable, and yt-dlp-wrap's `execPromise` buffers stdout without a
+ * cap and puts stderr into its error messages, the two things this runner must not do.
  */
 import { createRequire } from 'node:module';
 import { spawn } from 'node:child_process';
-import os from 'node:os';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import type { Logger } from 'pino';
 import { IngestError, isIngestError } from '../errors.js';
 import type { NetworkConfig, YtDlpConfig } from '../config/define-config.js';
 import type { YtDlpExtraction, YtDlpRunner } from '../plugin-api.js';
 import { GuardedProxy } from '../net/guarded-proxy.js';
 import { isYouTubeExtractor, isYouTubeUrl, mediaFromYtDlpInfo, parseYtDlpJson, YTDLP_FORMAT, ytDlpFailure } from './adapter.js';
-import { ytDlpTrust } from './trust.js';
+import { makePrivateDir, ytDlpTrust } from './trust.js';
 import type { YtDlpTrust } from './trust.js';
+import { networkNamespacePrefix, SANDBOX_REFUSAL, YTDLP_BOOTSTRAP } from './sandbox.js';
+import type { YtDlpLaunch } from './sandbox.js';
 
 /** CommonJS packages loaded on demand through `require`, which skips the ESM loader's export scan. */
 const requireCjs = createRequire(import.meta.url);
@@ -26,7 +37,9 @@ const requireCjs = createRequire(import.meta.url);
 export interface ProcessYtDlpRunnerOptions {
   /** Absolute path of the yt-dlp executable (see `findYtDlpBinary`). */
   binary: string;
-  config: Pick<YtDlpConfig, 'timeoutMs' | 'maxOutputBytes'>;
+  /** How its Python module is run under the bootstrap (see `ytDlpLaunch`). */
+  launch: YtDlpLaunch;
+  config: Pick<YtDlpConfig, 'timeoutMs' | 'maxOutputBytes'> & Partial<Pick<YtDlpConfig, 'networkNamespace'>>;
   /** The extra CA yt-dlp trusts ('' for none); see `ytDlpTrust`. */
   caFile: string;
   network: NetworkConfig;
@@ -48,6 +61,7 @@ const YOUTUBE_HOST = /(^|\.)(youtube\.com|youtube-nocookie\.com|youtubekids\.com
 /** The yt-dlp runner behind `ResolveContext.ytDlp`. */
 export class ProcessYtDlpRunner implements YtDlpRunner {
   private trust: YtDlpTrust | undefined;
+  private privateDir: string | undefined;
 
   constructor(private readonly options: ProcessYtDlpRunnerOptions) {}
 
@@ -59,7 +73,10 @@ export class ProcessYtDlpRunner implements YtDlpRunner {
     if (isYouTubeUrl(url)) {
       throw new IngestError('youtube_not_supported', 'YouTube links are never given to yt-dlp here; add it to a collection via add-media instead.');
     }
-    this.trust ??= ytDlpTrust(this.options.caFile);
+    const dir = (this.privateDir ??= makePrivateDir());
+    this.trust ??= ytDlpTrust(this.options.caFile, dir);
+    this.trust.verify();
+    const namespace = this.namespace();
     const { logger, network } = this.options;
     const proxy = await GuardedProxy.start({
       network,
@@ -69,16 +86,22 @@ export class ProcessYtDlpRunner implements YtDlpRunner {
     });
     const started = Date.now();
     try {
-      const outcome = await this.runProcess(this.argumentsFor(url, proxy.url), extractOptions.signal);
+      const unixPath = namespace ? path.join(dir, `proxy-${randomBytes(8).toString('hex')}.sock`) : '';
+      if (unixPath) await proxy.listenUnix(unixPath);
+      const outcome = await this.runProcess(namespace ?? [], this.argumentsFor(url, proxy, unixPath), extractOptions.signal);
       const refusals = proxy.refusals();
-      logger.debug({ url: url.href, ms: Date.now() - started, exitCode: outcome.exitCode, refusals }, 'yt-dlp finished');
+      const sandboxRefused = outcome.stderr.includes(SANDBOX_REFUSAL);
+      logger.debug({ url: url.href, ms: Date.now() - started, exitCode: outcome.exitCode, refusals, namespace: Boolean(namespace) }, 'yt-dlp finished');
       if (outcome.exitCode !== 0) {
+        // Its own words go to the log only (the logger redacts secrets); the caller gets a generic, coded message.
+        logger.warn({ url: url.href, exitCode: outcome.exitCode, stderr: outcome.stderr.slice(-4096), sandboxRefused }, 'yt-dlp failed');
         // Blame the guard only when a refusal is the last thing yt-dlp asked for: an earlier refused attempt that
         // it recovered from (e.g. an API host before the web page) is not why it failed.
         const last = proxy.events[proxy.events.length - 1];
         const refused = last?.outcome === 'refused' ? last : undefined;
-        if (refused?.code) {
-          throw new IngestError(refused.code, `yt-dlp was refused a connection to ${refused.target}: ${refused.message ?? refused.code}`);
+        if (refused?.code) throw new IngestError(refused.code, refusalMessage(refused.code));
+        if (sandboxRefused) {
+          throw new IngestError('blocked_address', 'yt-dlp tried to open a connection outside the guarded proxy (another scheme or protocol); it was refused');
         }
         throw ytDlpFailure(outcome.stderr, outcome.exitCode);
       }
@@ -88,21 +111,37 @@ export class ProcessYtDlpRunner implements YtDlpRunner {
     }
   }
 
-  private argumentsFor(url: URL, proxyUrl: string): string[] {
+  /** The `unshare` prefix of an empty network namespace, per `networkNamespace` ('auto': when available). */
+  private namespace(): string[] | undefined {
+    const mode = this.options.config.networkNamespace ?? 'auto';
+    if (mode === 'off') return undefined;
+    const prefix = networkNamespacePrefix();
+    if (!prefix && mode === 'required') {
+      throw new IngestError('internal', 'ytDlp.networkNamespace is required but no network namespace can be made here (unshare)');
+    }
+    return prefix;
+  }
+
+  /** The interpreter's arguments: the bootstrap, its own arguments, then yt-dlp's (see sandbox.ts). */
+  private argumentsFor(url: URL, proxy: GuardedProxy, unixPath: string): string[] {
     const socketTimeout = Math.max(1, Math.ceil(this.options.network.idleTimeoutMs / 1000));
+    const { launch } = this.options;
     return [
+      launch.python, '-E', '-c', YTDLP_BOOTSTRAP, String(proxy.port), unixPath, launch.modulePath, '--',
       '--ignore-config', '--no-cache-dir', '--dump-single-json', '--no-playlist', '--no-warnings', '--no-progress',
-      '--socket-timeout', String(socketTimeout), '--proxy', proxyUrl, '-f', YTDLP_FORMAT,
+      '--socket-timeout', String(socketTimeout), '--proxy', proxy.url, '-f', YTDLP_FORMAT,
+      // Belt and braces: the bootstrap already refuses to start any program.
+      '--downloader', 'native', '--hls-prefer-native', '--no-exec',
       ...(this.trust?.args ?? []),
       '--', url.href,
     ];
   }
 
-  /** A clean environment: no inherited proxy variables, UTF-8 output, the trust store when configured. */
+  /** A clean environment: no inherited proxy variables, home in the private dir, UTF-8, the trust store if any. */
   private environment(): NodeJS.ProcessEnv {
     return {
       PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
-      HOME: process.env.HOME ?? os.tmpdir(),
+      HOME: this.privateDir!,
       LANG: 'C.UTF-8',
       LC_ALL: 'C.UTF-8',
       PYTHONIOENCODING: 'utf-8',
@@ -111,14 +150,16 @@ export class ProcessYtDlpRunner implements YtDlpRunner {
     };
   }
 
-  private runProcess(args: string[], signal: AbortSignal | undefined): Promise<ProcessOutcome> {
+  private runProcess(prefix: string[], args: string[], signal: AbortSignal | undefined): Promise<ProcessOutcome> {
     const { binary, config } = this.options;
+    const command = prefix[0] ?? args[0]!;
+    const commandArgs = prefix.length > 0 ? [...prefix.slice(1), ...args] : args.slice(1);
     return new Promise<ProcessOutcome>((resolve, reject) => {
       if (signal?.aborted) {
         reject(isIngestError(signal.reason) ? signal.reason : new IngestError('cancelled', 'yt-dlp run cancelled'));
         return;
       }
-      const child = spawn(binary, args, { env: this.environment(), stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(command, commandArgs, { env: this.environment(), cwd: this.privateDir!, stdio: ['ignore', 'pipe', 'pipe'] });
       const stdout: Buffer[] = [];
       let stdoutBytes = 0;
       let stderr = '';
@@ -146,7 +187,8 @@ export class ProcessYtDlpRunner implements YtDlpRunner {
         stderr = (stderr + chunk.toString('utf8')).slice(-STDERR_KEEP);
       });
       child.once('error', (error) => {
-        failure ??= new IngestError('upstream_error', `yt-dlp (${binary}) could not be started: ${error.message}`, { cause: error, retryable: false });
+        this.options.logger.error({ binary, command, err: error.message }, 'yt-dlp could not be started');
+        failure ??= new IngestError('upstream_error', 'yt-dlp could not be started', { cause: error, retryable: false });
       });
       child.once('close', (exitCode) => {
         clearTimeout(timer);
@@ -171,4 +213,11 @@ export class ProcessYtDlpRunner implements YtDlpRunner {
       download: { url: media.url, method: 'GET', headers: media.headers, cookieJar },
     };
   }
+}
+
+/** The caller's message for a target the guarded proxy refused: the code says why, never which address. */
+function refusalMessage(code: string): string {
+  if (code === 'youtube_not_supported') return 'yt-dlp tried to reach YouTube; YouTube is not supported';
+  if (code === 'blocked_address') return 'yt-dlp was refused a connection to a private, loopback, link-local or reserved address';
+  return `yt-dlp was refused a connection by the guarded proxy (${code})`;
 }

@@ -1,8 +1,9 @@
 // Resource faults at the storage boundary: a full disk and a read-only data dir fail the file with
-// `storage_error` and leave no partial blob. Real tmpfs mounts when this process may mount (root), plus an
-// injected ENOSPC/EROFS through the store's file-system facade that runs everywhere.
+// `storage_error` and leave no partial blob. Real tmpfs mounts when this process may mount (root; an optional
+// suite, see test/support/optional.ts), plus an injected ENOSPC/EROFS through the store's file-system facade that
+// runs everywhere.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ContainerModule } from 'inversify';
@@ -15,6 +16,7 @@ import type { FixtureServer } from '../support/fixture-server.js';
 import { ensureMedia, mediaPath } from '../support/media.js';
 import { startEngine, tempDataDir } from '../support/engine.js';
 import { filesUnder } from './support.js';
+import { requireOptional } from '../support/optional.js';
 
 const HOST = 'disk.example.test';
 let server: FixtureServer;
@@ -35,18 +37,22 @@ const unmount = (dir: string): void => {
   }
 };
 
-/** Whether this process can mount a tmpfs (root with CAP_SYS_ADMIN); else the real-fs tests are skipped. */
-const CAN_MOUNT = (() => {
-  if (process.platform !== 'linux') return false;
+/** Why this process cannot mount a tmpfs (it needs Linux and root with CAP_SYS_ADMIN), or null when it can. */
+const mountMissing = ((): string | null => {
+  if (process.platform !== 'linux') return `tmpfs mounts need Linux (this is ${process.platform})`;
   const probe = mkdtempSync(path.join(os.tmpdir(), 'mi-mount-probe-'));
   try {
-    if (!mount(probe, 'size=64k')) return false;
+    if (!mount(probe, 'size=64k')) {
+      const onPath = (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir && existsSync(path.join(dir, 'mount')));
+      return onPath ? 'this process cannot mount a tmpfs (not root, or no CAP_SYS_ADMIN)' : 'the mount command is not on PATH';
+    }
     unmount(probe);
-    return true;
+    return null;
   } finally {
     rmSync(probe, { recursive: true, force: true });
   }
 })();
+const CAN_MOUNT = requireOptional('storage faults on a real tmpfs', mountMissing, 'util-linux mount, as root on Linux or in a container with --cap-add SYS_ADMIN');
 
 beforeAll(async () => {
   ensureMedia();

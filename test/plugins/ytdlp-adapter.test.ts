@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { tiktokMetadataFromYtDlp } from '../../plugins/tiktok/index.js';
-import { findYtDlpBinary, isYouTubeExtractor, isYouTubeUrl, mediaFromYtDlpInfo, parseYtDlpJson, splitYtDlpCookies, ytDlpFailure, ytDlpTrust } from '../../src/ytdlp/index.js';
+import { findYtDlpBinary, isYouTubeExtractor, isYouTubeUrl, mediaFromYtDlpInfo, parseYtDlpJson, splitYtDlpCookies, ytDlpFailure, ytDlpTrust, makePrivateDir } from '../../src/ytdlp/index.js';
 import { CERT_FILES, ensureCerts } from '../support/fixture-server.js';
 
 const CDN = 'https://v16-webapp-prime.tiktok.com/video/tos/alisg/7309876543210987654/persisted-play.mp4?signature=pp';
@@ -114,13 +114,14 @@ describe('YouTube is never handed to yt-dlp', () => {
 describe('yt-dlp trust and binary', () => {
   it('adds the extra CA to the public roots through SSL_CERT_FILE, never turning verification off', () => {
     ensureCerts();
-    const trust = ytDlpTrust(CERT_FILES.ca);
+    const dir = makePrivateDir('mi-test-trust-');
+    const trust = ytDlpTrust(CERT_FILES.ca, dir);
     expect(trust.args).toEqual(['--compat-options', 'no-certifi']);
     const bundle = readFileSync(trust.env.SSL_CERT_FILE!, 'utf8');
     expect(bundle).toContain(readFileSync(CERT_FILES.ca, 'utf8').trim());
     expect(bundle.split('BEGIN CERTIFICATE').length).toBeGreaterThan(100);
-    expect(ytDlpTrust('')).toEqual({ args: [], env: {} });
-    expect(() => ytDlpTrust('/nonexistent/ca.pem')).toThrow(expect.objectContaining({ code: 'invalid_request' }));
+    expect(ytDlpTrust('', dir)).toMatchObject({ args: [], env: {} });
+    expect(() => ytDlpTrust('/nonexistent/ca.pem', dir)).toThrow(expect.objectContaining({ code: 'invalid_request' }));
   });
 
   it('finds a binary only where it is executable', () => {

@@ -1,4 +1,5 @@
-// The yt-dlp fallback against the real yt-dlp binary (Debian package; .ci/run installs it). yt-dlp only extracts:
+// The yt-dlp fallback against the real yt-dlp binary (Debian package; .ci/run installs it; an optional suite,
+// skipped loudly without it outside CI, see test/support/optional.ts). yt-dlp only extracts:
 // its requests go through the engine's guarded proxy (same routing and private-address block), and the bytes are
 // downloaded by the engine's own guarded client with the headers and cookies yt-dlp reports.
 import pino from 'pino';
@@ -15,6 +16,7 @@ import { connectToFor, serveFile, startFixtureServer } from '../support/fixture-
 import type { FixtureServer } from '../support/fixture-server.js';
 import { ensureMedia, mediaPath } from '../support/media.js';
 import { startEngine } from '../support/engine.js';
+import { requireOptional } from '../support/optional.js';
 import type { TestEngine } from '../support/engine.js';
 import { installTikTok, TIKTOK_HOSTS, TIKTOK_POSTS, TIKTOK_STATUS_PAGES } from './support/tiktok-site.js';
 import type { TikTokSite } from './support/tiktok-site.js';
@@ -22,7 +24,7 @@ import type { TikTokSite } from './support/tiktok-site.js';
 /** yt-dlp 2023.03.04's TikTok extractor asks this app-API host first; the tests make the guard refuse it. */
 const TIKTOK_API_HOST = 'api16-normal-c-useast1a.tiktokv.com';
 const binary = findYtDlpBinary('');
-const skip = process.env.MEDIA_INGEST_TEST_SKIP_YTDLP === '1';
+const ytDlpPresent = requireOptional('yt-dlp fallback', binary ? null : 'yt-dlp is not on PATH', 'apt-get install yt-dlp');
 
 function runner(network: Partial<ReturnType<typeof defaultConfig>['network']>, ytDlp: Partial<ReturnType<typeof defaultConfig>['ytDlp']> = {}): YtDlpRunner {
   const base = defaultConfig();
@@ -31,14 +33,13 @@ function runner(network: Partial<ReturnType<typeof defaultConfig>['network']>, y
   return made;
 }
 
-describe.skipIf(skip)('yt-dlp fallback (real yt-dlp binary)', () => {
+describe.skipIf(!ytDlpPresent)('yt-dlp fallback (real yt-dlp binary)', () => {
   let https: FixtureServer;
   let plain: FixtureServer;
   let site: TikTokSite;
   let engine: TestEngine;
 
   beforeAll(async () => {
-    if (!binary) throw new Error('yt-dlp is not on PATH: apt-get install yt-dlp (or set MEDIA_INGEST_TEST_SKIP_YTDLP=1)');
     ensureMedia();
     https = await startFixtureServer({ https: true });
     plain = await startFixtureServer();

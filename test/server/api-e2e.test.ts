@@ -99,7 +99,8 @@ describe('HTTP API end to end', () => {
     }
     expect((await api.delete(`/v1/files/${id}`)).status).toBe(404);
     expect((await api.put(`/v1/files/${id}`, { filename: 'x' })).status).toBe(404);
-    expect(api.validated).toBeGreaterThan(25);
+    // 22 requests above, plus at least one poll (how many depends on the machine's speed).
+    expect(api.validated).toBeGreaterThanOrEqual(23);
   });
 
   it('serves an audio file without thumbnails, and refuses what the engine refuses', async () => {

@@ -1,5 +1,5 @@
 // Validates HTTP responses against OpenAPI 3.0 documents with ajv: OUR /openapi.json, and Cloudglue's reference
-// spec (/work/shared/reference) with exactly the documented media-ingest departures allowed.
+// spec (vendored in test/vendor/cloudglue, Apache-2.0) with exactly the documented media-ingest departures allowed.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
@@ -9,7 +9,8 @@ import addFormatsModule from 'ajv-formats';
 type Json = Record<string, unknown>;
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
-export const CLOUDGLUE_SPEC_PATH = fileURLToPath(new URL('../../../shared/reference/cloudglue-files-openapi.json', import.meta.url));
+/** The Cloudglue Files subset the tests validate against, inside the repository (see its README for provenance and cuts). */
+export const CLOUDGLUE_SPEC_PATH = fileURLToPath(new URL('../vendor/cloudglue/files-openapi.json', import.meta.url));
 
 /** OpenAPI 3.0 schema → JSON Schema: `nullable` becomes a null type (or an anyOf with null); doc-only keywords go. */
 export function toJsonSchema(node: unknown): unknown {

@@ -4,11 +4,14 @@
 // Tests trust the CA through NODE_EXTRA_CA_CERTS=test/.certs/ca.pem (see `npm test`).
 // Idempotent: when the files exist, are valid for 30+ more days, chain to the CA and cover every name, it exits at once.
 // Safe to run concurrently: a new set is built in a temp dir and moved into place with one directory rename.
-import { execFileSync } from 'node:child_process';
-import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { KeyObject, X509Certificate, createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import 'reflect-metadata'; // @peculiar/x509 resolves its algorithms through tsyringe, which needs it
+import * as x509 from '@peculiar/x509';
+
+x509.cryptoProvider.set(webcrypto);
 
 const CERT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '.certs');
 const FILES = ['ca.pem', 'ca-key.pem', 'server.pem', 'server-key.pem'];
@@ -55,37 +58,56 @@ function problem(dir) {
   }
 }
 
-function openssl(args, cwd) {
-  execFileSync('openssl', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+const DAY_MS = 24 * 3600 * 1000;
+
+/** A positive 128-bit serial number, as hex. */
+function serialNumber() {
+  const bytes = randomBytes(16);
+  bytes[0] = (bytes[0] & 0x7f) | 0x01;
+  return bytes.toString('hex');
 }
 
-function generate(tmp) {
-  const ecKey = (out) => openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', out], tmp);
-  ecKey('ca-key.pem');
-  openssl([
-    'req', '-x509', '-new', '-key', 'ca-key.pem', '-sha256', '-days', '3650', '-subj', '/CN=media-ingest test CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE',
-    '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
-    '-addext', 'subjectKeyIdentifier=hash',
-    '-out', 'ca.pem',
-  ], tmp);
-  ecKey('server-key.pem');
-  openssl(['req', '-new', '-key', 'server-key.pem', '-subj', '/CN=media-ingest test server', '-out', 'server.csr'], tmp);
-  const san = [...DNS_NAMES.map((n) => `DNS:${n}`), ...IPS.map((ip) => `IP:${ip}`)].join(',');
-  writeFileSync(join(tmp, 'server.ext'), [
-    'basicConstraints=critical,CA:FALSE',
-    'keyUsage=critical,digitalSignature',
-    'extendedKeyUsage=serverAuth',
-    'subjectKeyIdentifier=hash',
-    'authorityKeyIdentifier=keyid,issuer',
-    `subjectAltName=${san}`,
-    '',
-  ].join('\n'));
-  openssl([
-    'x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial',
-    '-days', '3650', '-sha256', '-extfile', 'server.ext', '-out', 'server.pem',
-  ], tmp);
-  for (const f of ['server.csr', 'server.ext', 'ca.srl']) rmSync(join(tmp, f), { force: true });
+/** A fresh P-256 key pair (extractable, to be written out as PKCS#8 PEM). */
+const newKeys = () => webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']);
+const pkcs8Pem = (privateKey) => KeyObject.from(privateKey).export({ type: 'pkcs8', format: 'pem' });
+
+/**
+ * Builds the set with @peculiar/x509 on Node's WebCrypto (no openssl binary needed): a P-256 CA valid 10 years,
+ * and a P-256 server certificate it issued for every DNS name and IP above, with serverAuth.
+ */
+async function generate(tmp) {
+  const notBefore = new Date(Date.now() - 60_000);
+  const notAfter = new Date(notBefore.getTime() + 3650 * DAY_MS);
+  const caKeys = await newKeys();
+  const ca = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serialNumber(), name: 'CN=media-ingest test CA', notBefore, notAfter, keys: caKeys, signingAlgorithm: EC,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey),
+    ],
+  });
+  const serverKeys = await newKeys();
+  const server = await x509.X509CertificateGenerator.create({
+    serialNumber: serialNumber(), subject: 'CN=media-ingest test server', issuer: ca.subject, notBefore, notAfter,
+    publicKey: serverKeys.publicKey, signingKey: caKeys.privateKey, signingAlgorithm: EC,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      await x509.SubjectKeyIdentifierExtension.create(serverKeys.publicKey),
+      await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey),
+      new x509.SubjectAlternativeNameExtension([
+        ...DNS_NAMES.map((value) => ({ type: 'dns', value })),
+        ...IPS.map((value) => ({ type: 'ip', value })),
+      ]),
+    ],
+  });
+  writeFileSync(join(tmp, 'ca.pem'), ca.toString('pem') + '\n');
+  writeFileSync(join(tmp, 'ca-key.pem'), pkcs8Pem(caKeys.privateKey), { mode: 0o600 });
+  writeFileSync(join(tmp, 'server.pem'), server.toString('pem') + '\n');
+  writeFileSync(join(tmp, 'server-key.pem'), pkcs8Pem(serverKeys.privateKey), { mode: 0o600 });
 }
 
 const why = problem(CERT_DIR);
@@ -95,7 +117,7 @@ if (why === null) {
   const parent = dirname(CERT_DIR);
   const tmp = mkdtempSync(join(parent, '.certs-new-'));
   try {
-    generate(tmp);
+    await generate(tmp);
     const bad = problem(tmp);
     if (bad) throw new Error(`generated certificates are unusable: ${bad}`);
     chmodSync(tmp, 0o755);

@@ -11,7 +11,6 @@ import type { Ingest } from './engine/ingest.js';
 import type { ContentAddressedStore } from './store/blob-store.js';
 import { isStorageFault, mapStorageError } from './store/storage-errors.js';
 import { checkDecoderAtStartup } from './media/decoder.js';
-import { register as defaultRegistry } from 'prom-client';
 import { ingestMetrics } from './metrics/index.js';
 import type { IngestMetricsOptions } from './metrics/index.js';
 
@@ -66,7 +65,7 @@ export async function createIngest(options: CreateIngestOptions = {}): Promise<I
   try {
     await container.get<ContentAddressedStore>(TOKENS.Store).init();
     const ingest = container.get<Ingest>(TOKENS.Ingest);
-    if (metrics) ingestMetrics(ingest, metrics === true ? { registry: defaultRegistry } : metrics);
+    if (metrics) ingestMetrics(ingest, metrics === true ? { registry: (await import('prom-client')).register } : metrics);
     if (recover !== false) await ingest.recover();
     return ingest;
   } catch (error) {

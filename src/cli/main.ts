@@ -7,9 +7,9 @@
 import { existsSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { createIngest } from '../index.js';
 import type { CreateIngestOptions } from '../index.js';
 import type { Ingest } from '../engine/ingest.js';
+import type { ReadOnlyIngest } from './read-only.js';
 import { IngestError, toIngestError } from '../errors.js';
 import { packagedConfigPath } from '../config/load-config.js';
 import { registerExtraCommands } from './extra-commands.js';
@@ -45,7 +45,36 @@ export async function openEngine(flags: GlobalFlags, extra: CreateIngestOptions 
   if (configFile) options.configFile = configFile;
   if (flags.dataDir) options.dataDir = flags.dataDir;
   options.logLevel = flags.logLevel ?? process.env.LOG_LEVEL ?? 'warn';
+  const { createIngest } = await import('../index.js');
   return createIngest(options);
+}
+
+/**
+ * The read side for a read-only command: without the engine when the config is the packaged one (see
+ * read-only.ts), else the engine.
+ */
+async function openReader(flags: GlobalFlags): Promise<ReadOnlyIngest> {
+  const configFile = configFileFor(flags);
+  if (configFile && configFile === packagedConfigPath()) {
+    const reader = (await import('./read-only.js')).openReadOnly(flags.dataDir);
+    if (reader) return reader;
+  }
+  return openEngine(flags, { recover: false, checkDecoder: false });
+}
+
+/** Runs a read-only command with {@link openReader}, like {@link withEngine}. */
+async function withReader(flags: GlobalFlags, work: (reader: ReadOnlyIngest) => Promise<{ output: unknown }>): Promise<void> {
+  let reader: ReadOnlyIngest | undefined;
+  try {
+    reader = await openReader(flags);
+    printJson((await work(reader)).output);
+  } catch (thrown) {
+    const error = toIngestError(thrown);
+    printJson(error.toJSON());
+    process.exitCode = error.code === 'invalid_request' ? 2 : 1;
+  } finally {
+    await reader?.close();
+  }
 }
 
 /** Runs `work` with an engine, prints its result, and maps errors to `{error, code}` + exit 1. */
@@ -135,7 +164,7 @@ export async function buildProgram(only?: string): Promise<Command> {
     });
 
   program.command('get <id>').description('print one file').action(async (id: string) => {
-    await withEngine(flags(), async (ingest) => ({ output: ingest.get(id) }));
+    await withReader(flags(), async (reader) => ({ output: reader.get(id) }));
   });
 
   program
@@ -145,17 +174,17 @@ export async function buildProgram(only?: string): Promise<Command> {
     .option('--limit <n>', 'page size 1-100', '50')
     .option('--offset <n>', 'skip this many', '0')
     .action(async (opts: { status?: string; limit: string; offset: string }) => {
-      await withEngine(flags(), async (ingest) => ({
-        output: ingest.list({ ...(opts.status ? { status: opts.status } : {}), limit: opts.limit, offset: opts.offset }),
+      await withReader(flags(), async (reader) => ({
+        output: reader.list({ ...(opts.status ? { status: opts.status } : {}), limit: opts.limit, offset: opts.offset }),
       }));
     });
 
   program.command('thumbnails <id>').description("list a file's thumbnails").action(async (id: string) => {
-    await withEngine(flags(), async (ingest) => ({ output: ingest.thumbnails(id, { limit: 100 }) }));
+    await withReader(flags(), async (reader) => ({ output: reader.thumbnails(id, { limit: 100 }) }));
   });
 
   program.command('segments <id>').description("list a file's segments").action(async (id: string) => {
-    await withEngine(flags(), async (ingest) => ({ output: ingest.segments(id, { limit: 100 }) }));
+    await withReader(flags(), async (reader) => ({ output: reader.segments(id, { limit: 100 }) }));
   });
 
   program.command('delete <id>').description('delete a file, its thumbnails and (if unshared) its blob').action(async (id: string) => {

@@ -39,7 +39,9 @@ export class FileQueries {
   }
 
   get(id: string): IngestFile {
-    return this.toView(this.requireRow(id));
+    const found = typeof id === 'string' ? this.registry.getFileWithDefaultThumbnail(id) : undefined;
+    if (!found) throw new IngestError('not_found', `No file with id ${String(id)}`);
+    return toFileView(found.row, this.view, found.defaultThumbnail);
   }
 
   list(query: ListQueryInput = {}): ListPage<IngestFile> {

@@ -39,9 +39,7 @@ export class FileQueries {
   }
 
   get(id: string): IngestFile {
-    const found = typeof id === 'string' ? this.registry.getFileWithDefaultThumbnail(id) : undefined;
-    if (!found) throw new IngestError('not_found', `No file with id ${String(id)}`);
-    return toFileView(found.row, this.view, found.defaultThumbnail);
+    return this.toView(this.requireRow(id));
   }
 
   list(query: ListQueryInput = {}): ListPage<IngestFile> {

@@ -67,26 +67,6 @@ export class Registry {
     return decodeRow(this.db.prepare('SELECT * FROM files WHERE id = ?').get(id) as Record<string, unknown> | undefined);
   }
 
-  /**
-   * A file and, for a video, its default thumbnail, in one statement (one read transaction): what the File view
-   * needs, for the API's GET.
-   */
-  getFileWithDefaultThumbnail(id: string): { row: FileRow; defaultThumbnail: ThumbnailRow | undefined } | undefined {
-    const raw = this.db.prepare(`SELECT f.*, t.id AS t_id, t.type AS t_type, t.time AS t_time, t.segment_id AS t_segment_id,
-        t.path AS t_path, t.width AS t_width, t.height AS t_height, t.created_at AS t_created_at
-      FROM files f LEFT JOIN thumbnails t ON t.file_id = f.id AND t.is_default = 1 AND f.media_type = 'video'
-      WHERE f.id = ? LIMIT 1`).get(id) as Record<string, unknown> | undefined;
-    if (!raw) return undefined;
-    const file: Record<string, unknown> = {};
-    const thumbnail: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(raw)) {
-      if (key.startsWith('t_')) thumbnail[key.slice(2)] = value;
-      else file[key] = value;
-    }
-    const defaultThumbnail = thumbnail.id == null ? undefined : ({ ...thumbnail, file_id: id, is_default: true } as unknown as ThumbnailRow);
-    return { row: decodeRow(file)!, defaultThumbnail };
-  }
-
   findByIdentity(identityHash: string): FileRow | undefined {
     return decodeRow(this.db.prepare('SELECT * FROM files WHERE identity_hash = ?').get(identityHash) as Record<string, unknown> | undefined);
   }

@@ -60,7 +60,8 @@ describe('media-ingest CLI', () => {
     const gone = await cli(['get', id]);
     expect(gone.code).toBe(1);
     expect(gone.json).toMatchObject({ code: 'not_found' });
-  });
+    // Seven whole CLI processes in a row: on a loaded 2-core machine each start can take seconds.
+  }, 240_000);
 
   it.each([
     ['https://www.youtube.com/watch?v=dQw4w9WgXcQ', 'youtube_not_supported'],

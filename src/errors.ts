@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   unauthorized: { httpStatus: 401, retryable: false, doc: 'Missing or wrong bearer key.' },
   invalid_request: { httpStatus: 400, retryable: false, doc: 'The request body or query is malformed.' },
   storage_error: { httpStatus: 500, retryable: false, doc: 'The data dir cannot be written (disk full, read-only).' },
+  run_superseded: { httpStatus: 409, retryable: false, doc: 'A file run wrote after another run took the file over (fencing); the stale run stops and changes nothing.' },
   cancelled: { httpStatus: 500, retryable: false, doc: 'The work was cancelled (file deleted or engine closed while in flight).' },
   internal: { httpStatus: 500, retryable: false, doc: 'An unexpected internal error.' },
 } as const satisfies Record<string, { httpStatus: number; retryable: boolean; doc: string }>;

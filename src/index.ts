@@ -2,13 +2,11 @@
  * media-ingest: turn a public media URL into a stored, probed, thumbnailed file record.
  * `createIngest` is the library entry point; see the README for embedding, configuration and plugins.
  */
-import 'reflect-metadata';
 import type { Logger } from 'pino';
 import { resolveConfig } from './config/load-config.js';
 import type { IngestConfigInput } from './config/define-config.js';
 import { buildContainer, TOKENS } from './engine/container.js';
 import type { Ingest } from './engine/ingest.js';
-import type { ContentAddressedStore } from './store/blob-store.js';
 import { isStorageFault, mapStorageError } from './store/storage-errors.js';
 import { checkDecoderAtStartup } from './media/decoder.js';
 import { ingestMetrics } from './metrics/index.js';
@@ -19,7 +17,10 @@ export type { IngestConfig, IngestConfigInput, LimitsConfig, NetworkConfig, Retr
 export { IngestError, isIngestError, ERROR_CODES } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export type { Ingest, SyncOptions, IngestEvent } from './engine/ingest.js';
-export type { ListPage } from './engine/file-queries.js';
+export type { ListPage, ThumbnailImage, ViewContext } from './engine/file-queries.js';
+export type * from './ports/index.js';
+export { PORTS, FILE_STATUSES, TERMINAL_STATUSES } from './ports/index.js';
+export { localPortsModule } from './adapters/local/local.module.js';
 export type { IngestFile, IngestThumbnail, IngestSegment, FileProgress, FileStage } from './engine/file-view.js';
 export type * from './plugin-api.js';
 export { TOKENS } from './engine/container.js';
@@ -63,10 +64,9 @@ export async function createIngest(options: CreateIngestOptions = {}): Promise<I
     else check.catch(() => undefined);
   }
   try {
-    await container.get<ContentAddressedStore>(TOKENS.Store).init();
     const ingest = container.get<Ingest>(TOKENS.Ingest);
     if (metrics) ingestMetrics(ingest, metrics === true ? { registry: (await import('prom-client')).register } : metrics);
-    if (recover !== false) await ingest.recover();
+    await ingest.start({ recover: recover !== false });
     return ingest;
   } catch (error) {
     // A data dir that cannot be written (read-only, full) is named as such, not as an internal error.

@@ -147,7 +147,17 @@ export interface SourcePlugin {
   readonly description: string;
   /** The URL forms it accepts, for `media-ingest plugins` and the docs. */
   readonly urlForms: readonly string[];
-  /** Cheap and offline: does this plugin take the URL? The first matching plugin in config order wins. */
+  /**
+   * A catch-all (direct http) accepts any http(s) URL: it is tried after every other plugin, wherever it was
+   * registered, and page-host refusals apply before it. @default false
+   */
+  readonly catchAll?: boolean;
+  /**
+   * The JSON Schema of the `source_metadata` this plugin records (an object schema), used in the server's OpenAPI
+   * document. Without it the File's `source_metadata` is documented as a free-form object for this source.
+   */
+  readonly sourceMetadataSchema?: Record<string, unknown>;
+  /** Cheap and offline: does this plugin take the URL? The first matching plugin (see `catchAll`) wins. */
   matches(url: URL): boolean;
   /**
    * Offline identity when the URL alone determines it (undefined when the network is needed, e.g. short links).
@@ -173,3 +183,8 @@ export type BodyStream = Readable;
 export { normalizeUrl } from './url/normalize.js';
 /** Display-name helpers: sanitise a remote filename, or take it from a URL's last path segment. */
 export { sanitizeFilename, filenameFromUrl } from './stages/filename.js';
+/** The plugin kit: hosts, Retry-After, status → error, cancellation, display names (see src/plugin-kit.ts). */
+export {
+  hostOf, hostIs, hostIsOrUnder, isWebUrl, parseRetryAfter, errorForStatus, cancelledBy, sanitizeTitle, titleFilename, nullableSchema,
+} from './plugin-kit.js';
+export type { StatusContext } from './plugin-kit.js';

@@ -51,11 +51,11 @@ describe('direct http media', () => {
     expect(file.filename).toBe('sample.mp4');
     expect(file.thumbnail_url).toMatch(new RegExp(`/v1/files/${file.id}/thumbnails/.+\\.jpg$`));
 
-    const thumbs = engine.ingest.thumbnails(file.id);
+    const thumbs = await engine.ingest.thumbnails(file.id);
     expect(thumbs.data.filter((t) => t.type === 'file')).toHaveLength(1);
     const segmentThumbs = thumbs.data.filter((t) => t.type === 'segment');
     expect(segmentThumbs).toHaveLength(3);
-    const segments = engine.ingest.segments(file.id).data;
+    const segments = (await engine.ingest.segments(file.id)).data;
     expect(segments.map((s) => [s.start_time, s.end_time])).toEqual([[0, 20], [20, 40], [40, expect.closeTo(45, 0)]]);
     for (const segment of segments) {
       const thumb = segmentThumbs.find((t) => t.segment_id === segment.id)!;
@@ -63,7 +63,8 @@ describe('direct http media', () => {
       expect(thumb.time).toBeLessThan(segment.end_time);
     }
     for (const thumb of thumbs.data) {
-      const meta = await sharp(engine.ingest.thumbnailImagePath(file.id, thumb.id)).metadata();
+      const image = await engine.ingest.thumbnailImage(file.id, thumb.id);
+      const meta = await sharp(Buffer.concat(await image.body.toArray())).metadata();
       expect(meta.format).toBe('jpeg');
       expect(meta.width).toBe(160);
     }
@@ -72,9 +73,9 @@ describe('direct http media', () => {
   it('makes only the default thumbnail when segment thumbnails are off', async () => {
     const file = await engine.ingest.sync(`${BASE}/sample.mov`, { enableSegmentThumbnails: false, wait: true });
     expect(file.status).toBe('completed');
-    const thumbs = engine.ingest.thumbnails(file.id).data;
+    const thumbs = (await engine.ingest.thumbnails(file.id)).data;
     expect(thumbs.map((t) => t.type)).toEqual(['file']);
-    expect(engine.ingest.segments(file.id).total).toBe(0);
+    expect((await engine.ingest.segments(file.id)).total).toBe(0);
   });
 
   it('reads WebM (VP9/Opus) as video', async () => {
@@ -90,7 +91,7 @@ describe('direct http media', () => {
     expect(file.media_info?.channels).toBeGreaterThan(0);
     expect(file.media_info?.width).toBeNull();
     expect(file.thumbnail_url).toBeUndefined();
-    expect(engine.ingest.thumbnails(file.id).total).toBe(0);
+    expect((await engine.ingest.thumbnails(file.id)).total).toBe(0);
   });
 });
 
@@ -118,9 +119,7 @@ describe('idempotency', () => {
   it('stores identical bytes from two URLs once', async () => {
     server.route('GET', '/copy-a.wav', (_req, res) => serveFile(res, mediaPath('sample.wav')));
     server.route('GET', '/copy-b.wav', (_req, res) => serveFile(res, mediaPath('sample.wav')));
-    console.log("REQS", server.requests.map((r) => `${r.path} ${r.time % 100000}`), Date.now() % 100000);
     const a = await engine.ingest.sync(`${BASE}/copy-a.wav`, { wait: true });
-    console.log("REQS", server.requests.map((r) => `${r.path} ${r.time % 100000}`), Date.now() % 100000);
     const b = await engine.ingest.sync(`${BASE}/copy-b.wav`, { wait: true });
     expect(a.id).not.toBe(b.id);
     expect(a.content_sha256).toBe(b.content_sha256);
@@ -160,9 +159,9 @@ describe('refusals and failures', () => {
     ['/secret.mp4', 403, 'source_forbidden'],
   ])('%s answering %d → %s with no file', async (route, status, code) => {
     server.route('GET', route, (_req, res) => sendText(res, status, 'nope'));
-    const before = engine.ingest.list({ limit: 100 }).total;
+    const before = (await engine.ingest.list({ limit: 100 })).total;
     await expect(engine.ingest.sync(`${BASE}${route}`)).rejects.toMatchObject({ code });
-    expect(engine.ingest.list({ limit: 100 }).total).toBe(before);
+    expect((await engine.ingest.list({ limit: 100 })).total).toBe(before);
   });
 
   it('refuses an HTML page served as .mp4', async () => {
@@ -247,18 +246,18 @@ describe('lifecycle', () => {
     expect(seen).toContain('file.progress');
     expect(seen[seen.length - 1]).toBe('file.completed');
 
-    const completed = engine.ingest.list({ status: 'completed', limit: 100 });
+    const completed = await engine.ingest.list({ status: 'completed', limit: 100 });
     expect(completed.data.every((f) => f.status === 'completed')).toBe(true);
     expect(completed.data.map((f) => f.id)).toContain(file.id);
-    expect(() => engine.ingest.list({ limit: 0 })).toThrow(expect.objectContaining({ code: 'invalid_request' }));
-    expect(() => engine.ingest.list({ limit: 101 })).toThrow(expect.objectContaining({ code: 'invalid_request' }));
+    await expect(engine.ingest.list({ limit: 0 })).rejects.toMatchObject({ code: 'invalid_request' });
+    await expect(engine.ingest.list({ limit: 101 })).rejects.toMatchObject({ code: 'invalid_request' });
 
-    const updated = engine.ingest.update(file.id, { metadata: { tag: 'x' }, filename: 'renamed.m4a' });
+    const updated = await engine.ingest.update(file.id, { metadata: { tag: 'x' }, filename: 'renamed.m4a' });
     expect(updated).toMatchObject({ metadata: { tag: 'x' }, filename: 'renamed.m4a' });
-    expect(() => engine.ingest.update(file.id, { metadata: [1, 2] })).toThrow(expect.objectContaining({ code: 'invalid_request' }));
+    await expect(engine.ingest.update(file.id, { metadata: [1, 2] })).rejects.toMatchObject({ code: 'invalid_request' });
 
     await engine.ingest.delete(file.id);
-    expect(() => engine.ingest.get(file.id)).toThrow(expect.objectContaining({ code: 'not_found' }));
+    await expect(engine.ingest.get(file.id)).rejects.toMatchObject({ code: 'not_found' });
   });
 });
 
@@ -270,7 +269,7 @@ describe('interrupted files', () => {
     await first.ingest.close();
     const second = await startEngine({ dataDir: first.dataDir, recover: false, connectTo: [connectToFor(server, [HOST])], thumbnails: { width: 160 } });
     try {
-      expect(second.ingest.get(started.id).status).toBe('pending');
+      expect((await second.ingest.get(started.id)).status).toBe('pending');
       const resumed = await second.ingest.sync(`${BASE}/interrupted.mp4`, { wait: true });
       expect(resumed.id).toBe(started.id);
       expect(resumed.status).toBe('completed');

@@ -74,7 +74,7 @@ describe('blocked addresses through the engine', () => {
     server.clearRequests();
     await expect(engine.ingest.sync(url())).rejects.toMatchObject({ code: 'blocked_address', httpStatus: 400 });
     expect(server.count('GET', '/a.mp3')).toBe(0);
-    expect(engine.ingest.list().total).toBe(0);
+    expect((await engine.ingest.list()).total).toBe(0);
   });
 
   it('lets the operator route of MEDIA_INGEST_CONNECT_TO through', async () => {

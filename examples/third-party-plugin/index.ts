@@ -4,12 +4,12 @@
  *
  * It handles the invented "Example VOD" service: watch pages `https://vod.example.test/watch/<id>` (and
  * `/embed/<id>`) resolve through a small JSON API (`GET https://vod-api.example.test/v1/videos/<id>`) to a
- * progressive MP4/WebM file on its CDN. Fixtures: fixtures/third-party/.
+ * progressive MP4/WebM file on its CDN. Fixtures: test/fixtures/ (beside its contract case and stand-in site in test/).
  *
  * Plugins import only the published plugin API. In this repository that is the relative path below; a plugin in
  * its own package writes `import { IngestError } from 'media-ingest/plugin';` (and the same for the types).
  */
-import { IngestError } from '../../src/plugin-api.js';
+import { IngestError, errorForStatus } from '../../src/plugin-api.js';
 import type { HttpResponse, ResolveContext, ResolvedSource, SourceIdentity, SourcePlugin } from '../../src/plugin-api.js';
 
 /** Options of {@link exampleVod}. */
@@ -47,13 +47,9 @@ function identity(id: string): SourceIdentity {
   return { key: `example-vod:${id}`, canonicalUrl: `https://vod.example.test/watch/${id}` };
 }
 
-/** Maps a non-2xx API answer to the engine's codes. */
+/** Maps a non-2xx API answer to the engine's codes (the plugin kit's mapping, with Retry-After honoured). */
 function apiError(response: HttpResponse, id: string): IngestError {
-  const what = `Example VOD API answered ${response.status} for video ${id}`;
-  if (response.status === 404 || response.status === 410) return new IngestError('source_not_found', `${what}: no such video`);
-  if (response.status === 401 || response.status === 403) return new IngestError('source_forbidden', `${what}: access denied`);
-  if (response.status === 429) return new IngestError('upstream_blocked', `${what}: rate limited`);
-  return new IngestError('upstream_error', what, { retryable: response.status >= 500 });
+  return errorForStatus(response.status, { what: `Example VOD API for video ${id}`, retryAfter: response.header('retry-after') });
 }
 
 /** The best progressive rendition (tallest MP4/WebM over https); manifests are never handed on. */

@@ -1,5 +1,6 @@
 import { normalizeUrl } from '../../src/plugin-api.js';
 import type { SourcePlugin } from '../../src/plugin-api.js';
+import { SOURCE_METADATA_SCHEMA } from './schema.js';
 
 /**
  * Direct http(s) media URLs: the catch-all source, listed last. Identity is the normalised URL itself;
@@ -8,8 +9,10 @@ import type { SourcePlugin } from '../../src/plugin-api.js';
 export function directHttp(): SourcePlugin {
   return {
     id: 'http',
+    sourceMetadataSchema: SOURCE_METADATA_SCHEMA,
     description: 'Direct http(s) links to audio or video files',
     urlForms: ['https://example.com/path/video.mp4', 'http://example.com/audio.mp3?signed=...'],
+    catchAll: true,
     matches: (url) => url.protocol === 'http:' || url.protocol === 'https:',
     identify: (url) => {
       const canonical = normalizeUrl(url);

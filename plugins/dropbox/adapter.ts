@@ -1,7 +1,7 @@
 /**
  * Pure mapping for the Dropbox plugin: provenance from a parsed link, and the classification of what Dropbox
  * serves instead of the file (an HTML login page, an error page, a disabled-link page). No network here, so it
- * is unit-tested on recorded-shape fixtures (fixtures/dropbox/).
+ * is unit-tested on recorded-shape fixtures (test/fixtures/).
  */
 import { IngestError } from '../../src/plugin-api.js';
 import type { DropboxFileLink } from './urls.js';

@@ -26,6 +26,7 @@ export {
   parseDropboxFileUrl,
   parseDropboxUrl,
 } from './urls.js';
+import { SOURCE_METADATA_SCHEMA } from './schema.js';
 
 /** URL forms listed by `media-ingest plugins`. */
 const URL_FORMS = [
@@ -46,6 +47,7 @@ const URL_FORMS = [
 export function dropbox(): SourcePlugin {
   return {
     id: 'dropbox',
+    sourceMetadataSchema: SOURCE_METADATA_SCHEMA,
     description: 'Dropbox shared-file links (single files; folders are refused)',
     urlForms: URL_FORMS,
 

@@ -8,7 +8,7 @@
  * - `https://www.dropbox.com/s/<key>/<name>?dl=0` (legacy)
  * - folders: `/scl/fo/<id>/<hash>?rlkey=...`, `/sh/<key>/<hash>` (refused: Dropbox serves them as a ZIP)
  */
-import { IngestError } from '../../src/plugin-api.js';
+import { IngestError, hostOf, isWebUrl } from '../../src/plugin-api.js';
 import type { SourceIdentity } from '../../src/plugin-api.js';
 
 /** Hosts that serve Dropbox share pages (compared lower case, without a trailing dot). */
@@ -42,11 +42,6 @@ export interface DropboxFolderLink {
 /** What {@link parseDropboxUrl} makes of a Dropbox URL. */
 export type DropboxLink = DropboxFileLink | DropboxFolderLink;
 
-/** Lower-cased host without the trailing dot of a fully-qualified name. */
-function normalHost(url: URL): string {
-  return url.hostname.toLowerCase().replace(/\.$/, '');
-}
-
 /** Percent-decodes a path segment; a malformed escape leaves it as it is. */
 export function decodeSegment(segment: string): string {
   try {
@@ -58,7 +53,7 @@ export function decodeSegment(segment: string): string {
 
 /** True when the URL is on a Dropbox share host (`www.dropbox.com` / `dropbox.com`, any case, trailing dot). */
 export function isDropboxHost(url: URL): boolean {
-  return (url.protocol === 'https:' || url.protocol === 'http:') && DROPBOX_HOSTS.has(normalHost(url));
+  return isWebUrl(url) && DROPBOX_HOSTS.has(hostOf(url));
 }
 
 /**

@@ -1,9 +1,9 @@
 /**
  * Pure mapping for the Loom plugin: the media-URL answers of `transcoded-url`/`raw-url`, the GraphQL `GetVideoSSR`
  * and oEmbed metadata, provenance and filename. No network here, so everything is unit-tested on recorded-shape
- * fixtures (fixtures/loom/).
+ * fixtures (test/fixtures/).
  */
-import { IngestError } from '../../src/plugin-api.js';
+import { IngestError, titleFilename } from '../../src/plugin-api.js';
 
 /** The JSON body both media-URL endpoints expect. */
 export const LOOM_MEDIA_REQUEST_BODY = JSON.stringify({ force_original: false, password: null, anonID: null, deviceID: null });
@@ -195,20 +195,7 @@ export function loomSourceMetadata(id: string, metadata: LoomVideoMetadata | und
 
 /** `<sanitised title>.<ext>` or `<id>.<ext>` (ext `mp4` unless the media URL is `.webm`). */
 export function loomFilename(id: string, title: string | null | undefined, extension: 'mp4' | 'webm' | undefined): string {
-  const base = sanitizeTitle(title ?? '') || id;
-  return `${base}.${extension ?? 'mp4'}`;
-}
-
-/** A title made safe as a display filename: no path separators, reserved or control characters; ≤ 150 chars. */
-export function sanitizeTitle(title: string): string {
-  return (
-    title
-      .replace(/[\u0000-\u001f\u007f<>:"/\\|?*]+/g, ' ')
-      .replace(/\s+/g, ' ')
-      .trim()
-      .slice(0, 150)
-      .replace(/^[.\s]+|[.\s]+$/g, '')
-  );
+  return titleFilename(title, id, extension ?? 'mp4');
 }
 
 /**

@@ -21,8 +21,8 @@ export {
   parseGetVideoSsr,
   parseLoomOembed,
   parseLoomUrlAnswer,
-  sanitizeTitle,
 } from './adapter.js';
+import { SOURCE_METADATA_SCHEMA } from './schema.js';
 export { fetchLoomMetadata, resolveLoom } from './resolve.js';
 export type { LoomLink } from './urls.js';
 export { loomCanonicalUrl, loomIdentity, loomMediaEndpoint, loomOembedUrl, parseLoomUrl, parseLoomVideoId } from './urls.js';
@@ -43,6 +43,7 @@ const URL_FORMS = [
 export function loom(): SourcePlugin {
   return {
     id: 'loom',
+    sourceMetadataSchema: SOURCE_METADATA_SCHEMA,
     description: 'Loom videos (share and embed links; folders are refused)',
     urlForms: URL_FORMS,
 

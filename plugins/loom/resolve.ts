@@ -3,7 +3,7 @@
  * effort and in parallel, for metadata (GraphQL `GetVideoSSR`, then oEmbed). Every call goes through `ctx.http`;
  * the mapping of the answers lives in ./adapter.ts.
  */
-import { IngestError, isIngestError } from '../../src/plugin-api.js';
+import { IngestError, isIngestError, parseRetryAfter } from '../../src/plugin-api.js';
 import type { HttpResponse, ResolveContext, ResolvedSource } from '../../src/plugin-api.js';
 import {
   LOOM_MEDIA_REQUEST_BODY,
@@ -60,7 +60,7 @@ async function askOne(endpoint: string, ctx: ResolveContext): Promise<LoomUrlAns
     const response = await postJson(endpoint, LOOM_MEDIA_REQUEST_BODY, ctx);
     const ok = response.status >= 200 && response.status < 300;
     const body = ok ? await response.text(API_BODY_LIMIT) : await discard(response);
-    return parseLoomUrlAnswer(response.status, body, retryAfterSeconds(response));
+    return parseLoomUrlAnswer(response.status, body, parseRetryAfter(response.header('retry-after')));
   } catch (error) {
     if (ctx.signal.aborted) throw error;
     if (isIngestError(error) && error.code === 'source_not_found') return { kind: 'not_found', status: 404 };
@@ -125,11 +125,3 @@ async function discard(response: HttpResponse): Promise<string> {
   return '';
 }
 
-/** `Retry-After` as seconds (delta-seconds or an HTTP date); undefined when absent or unreadable. */
-function retryAfterSeconds(response: HttpResponse): number | undefined {
-  const value = response.header('retry-after')?.trim();
-  if (!value) return undefined;
-  if (/^\d+$/.test(value)) return Number(value);
-  const at = Date.parse(value);
-  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000));
-}

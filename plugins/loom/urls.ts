@@ -5,7 +5,7 @@
  * without `www.`, an optional title slug before the id (`/share/Meeting-notes-<id>`: the id is the last 32 hex
  * characters of the last path segment), an optional `?sid=<uuid>` (ignored). `/share/folder/<id>` is a folder.
  */
-import { IngestError } from '../../src/plugin-api.js';
+import { IngestError, hostOf, isWebUrl } from '../../src/plugin-api.js';
 import type { SourceIdentity } from '../../src/plugin-api.js';
 
 /** Hosts that serve Loom share pages (compared lower case, without a trailing dot). */
@@ -22,8 +22,7 @@ export type LoomLink = { kind: 'video'; id: string } | { kind: 'folder' };
 
 /** True when the URL is on a Loom share host (`www.loom.com` / `loom.com`, any case, trailing dot). */
 export function isLoomHost(url: URL): boolean {
-  const host = url.hostname.toLowerCase().replace(/\.$/, '');
-  return (url.protocol === 'https:' || url.protocol === 'http:') && LOOM_HOSTS.has(host);
+  return isWebUrl(url) && LOOM_HOSTS.has(hostOf(url));
 }
 
 /**

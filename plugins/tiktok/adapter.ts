@@ -1,6 +1,6 @@
 /**
  * Pure mapping of a TikTok post page (HTML) to the post or a typed failure. No I/O: unit-tested on the
- * recorded-shape pages in fixtures/tiktok/. See shared/reference/sources.md, "TikTok".
+ * recorded-shape pages in test/fixtures/. See shared/reference/sources.md, "TikTok".
  *
  * Layouts read, first usable wins:
  * - `<script id="__UNIVERSAL_DATA_FOR_REHYDRATION__">`: `__DEFAULT_SCOPE__["webapp.video-detail"]` holds

@@ -46,6 +46,7 @@ export {
   tiktokIdentityKey,
   tiktokPageUrl,
 } from './urls.js';
+import { SOURCE_METADATA_SCHEMA } from './schema.js';
 export type { TikTokLink, TikTokPostLink, TikTokShortLink } from './urls.js';
 export { tiktokMetadataFromYtDlp, tiktokYtDlpFallback } from './ytdlp-fallback.js';
 export type { TikTokYtDlpSourceMetadata } from './ytdlp-fallback.js';
@@ -117,6 +118,7 @@ export function tiktok(options: TikTokPluginOptions = {}): SourcePlugin {
   };
   return {
     id: 'tiktok',
+    sourceMetadataSchema: SOURCE_METADATA_SCHEMA,
     description: 'TikTok video posts (page, embed and share URLs, vm./vt. short links); photo posts are refused',
     urlForms: URL_FORMS,
 

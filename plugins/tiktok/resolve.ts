@@ -2,7 +2,7 @@
  * The network half of the TikTok plugin: short-link expansion and the post-page fetch, both through the guarded
  * client (`ctx.http`) with the resolution's cookie jar. Everything it reads is mapped by the pure adapter.
  */
-import { IngestError } from '../../src/plugin-api.js';
+import { IngestError, parseRetryAfter } from '../../src/plugin-api.js';
 import type { HttpResponse, ResolveContext, ResolvedSource } from '../../src/plugin-api.js';
 import { isTikTokPageUnreadable, parseTikTokPage, TikTokPageUnreadable } from './adapter.js';
 import {
@@ -38,19 +38,13 @@ export const TIKTOK_REFERER = 'https://www.tiktok.com/';
 const PAGE_LIMIT_BYTES = 8 * 1024 * 1024;
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
-function retryAfter(response: HttpResponse): number | undefined {
-  const value = response.header('retry-after');
-  if (value === undefined || !/^\d+$/.test(value.trim())) return undefined;
-  return Number(value.trim());
-}
-
 /** Maps an unexpected HTTP status to an IngestError (403/429 are TikTok's blocks, marked as an unreadable page). */
 function statusError(response: HttpResponse, what: string): IngestError {
   const { status } = response;
   if (status === 404 || status === 410) return new IngestError('source_not_found', `${what} answered ${status}: the post does not exist`);
   if (status === 403 || status === 429) {
     const message = `${what} answered ${status}: TikTok is blocking or rate-limiting automated access`;
-    const seconds = retryAfter(response);
+    const seconds = parseRetryAfter(response.header('retry-after'));
     const options = { cause: new TikTokPageUnreadable('http_blocked', message), ...(seconds === undefined ? {} : { retryAfterSeconds: seconds }) };
     return new IngestError('upstream_blocked', message, options);
   }

@@ -9,6 +9,7 @@
  *
  * Hosts are compared case-insensitively without a trailing dot; query strings and fragments are tracking noise.
  */
+import { hostOf, isWebUrl } from '../../src/plugin-api.js';
 import type { SourceIdentity } from '../../src/plugin-api.js';
 
 /** A link that names one post by its numeric id. */
@@ -56,19 +57,11 @@ const V_PATH = new RegExp(`^/v/${ID}(?:\\.html)?/?$`);
 const T_PATH = new RegExp(`^/t/${CODE}/?$`);
 const SHORT_PATH = new RegExp(`^/${CODE}/?$`);
 
-/** Lower-cased host without the trailing dot of a fully-qualified name. */
-export function normalTikTokHost(url: URL): string {
-  return url.hostname.toLowerCase().replace(/\.$/, '');
-}
-
-function isWebScheme(url: URL): boolean {
-  return url.protocol === 'https:' || url.protocol === 'http:';
-}
 
 /** True when the URL is on any host this plugin knows (page, app-share or short-link host), over http(s). */
 export function isTikTokHost(url: URL): boolean {
-  if (!isWebScheme(url)) return false;
-  const host = normalTikTokHost(url);
+  if (!isWebUrl(url)) return false;
+  const host = hostOf(url);
   return PAGE_HOSTS.has(host) || APP_HOSTS.has(host) || SHORT_HOSTS.has(host);
 }
 
@@ -83,8 +76,8 @@ export function parseTikTokUrl(input: URL | string): TikTokLink | null {
   } catch {
     return null;
   }
-  if (!isWebScheme(url)) return null;
-  const host = normalTikTokHost(url);
+  if (!isWebUrl(url)) return null;
+  const host = hostOf(url);
   const path = url.pathname;
 
   if (SHORT_HOSTS.has(host)) {
@@ -142,10 +135,10 @@ export function tiktokPageUrl(id: string, user = ''): string {
  * where a dead short link lands.
  */
 export function isTikTokHomePage(url: URL): boolean {
-  return PAGE_HOSTS.has(normalTikTokHost(url)) && (url.pathname === '/' || url.pathname === '');
+  return PAGE_HOSTS.has(hostOf(url)) && (url.pathname === '/' || url.pathname === '');
 }
 
 /** True when a URL is TikTok's login page (`/login`, `/login/...`), where login-gated content redirects. */
 export function isTikTokLoginPage(url: URL): boolean {
-  return PAGE_HOSTS.has(normalTikTokHost(url)) && /^\/login(\/|$)/i.test(url.pathname);
+  return PAGE_HOSTS.has(hostOf(url)) && /^\/login(\/|$)/i.test(url.pathname);
 }

@@ -8,7 +8,7 @@
  * Page hosts the engine's URL policy refuses upfront (Vimeo, Facebook, Instagram ...: `unsupported_page_host`)
  * never reach any plugin, this one included.
  */
-import { IngestError } from '../../src/plugin-api.js';
+import { IngestError, hostOf, titleFilename } from '../../src/plugin-api.js';
 import type { ResolveContext, ResolvedSource, SourcePlugin } from '../../src/plugin-api.js';
 
 /** Options of {@link ytDlpSites}. */
@@ -19,22 +19,12 @@ export interface YtDlpSitesOptions {
 
 const YOUTUBE = /(^|\.)(youtube\.com|youtube-nocookie\.com|youtubekids\.com|youtu\.be)$/;
 
-function hostOf(url: URL): string {
-  return url.hostname.toLowerCase().replace(/\.$/, '');
-}
-
 function text(value: unknown): string | null {
   return typeof value === 'string' && value.trim() !== '' ? value.trim() : typeof value === 'number' ? String(value) : null;
 }
 
 function seconds(value: unknown): number | null {
   return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : null;
-}
-
-/** A display filename `<title>.<ext>` (no path separators or control characters). */
-function displayName(title: string | null, id: string, ext: string | null): string {
-  const base = (title ?? '').replace(/[\u0000-\u001f\u007f<>:"/\\|?*]+/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 150) || id;
-  return `${base}.${ext && /^[a-z0-9]{1,5}$/i.test(ext) ? ext : 'mp4'}`;
 }
 
 /**
@@ -74,7 +64,7 @@ export function ytDlpSites(options: YtDlpSitesOptions): SourcePlugin {
       return {
         identity: { key: `yt-dlp:${extractor.toLowerCase()}:${id}`, canonicalUrl },
         download,
-        filename: displayName(title, id, text(info['ext'])),
+        filename: titleFilename(title, id, text(info['ext'])),
         sourceMetadata: {
           source_type: 'yt-dlp',
           extractor,

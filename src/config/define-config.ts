@@ -196,10 +196,23 @@ export interface IngestConfig {
   uriPrefix: string;
   /** Base of thumbnail URLs (e.g. `https://ingest.example.com`); empty gives `/v1/files/...` paths. @default '' */
   publicBaseUrl: string;
-  /** Source plugins in match order; the first whose `matches` accepts a URL handles it. */
+  /**
+   * Your source plugins, in match order, tried before the built-ins (adding one is one line). A plugin marked
+   * `catchAll` (direct http) is tried last wherever it is listed. @default []
+   */
   plugins: SourcePlugin[];
-  /** Extra inversify modules (advanced: bind more plugins under `SOURCE_PLUGIN`, or replace services). */
+  /**
+   * The built-in plugins, tried after `plugins` and those bound by `modules`.
+   * @default `builtinPlugins()` of the packaged pipeline.config.ts (Dropbox, Loom, TikTok, direct http)
+   */
+  builtinPlugins: SourcePlugin[];
+  /**
+   * Extra inversify modules, loaded last: bind more plugins under `TOKENS.SourcePlugin` (tried before the
+   * built-ins), or rebind services (`rebindSync(TOKENS.Registry)`, a stage, the HTTP client, the yt-dlp runner).
+   */
   modules: ContainerModule[];
+  /** The module binding the four ports (`PORTS`). @default the local module (SQLite, files, p-queue, EventEmitter) */
+  portsModule?: ContainerModule;
   limits: LimitsConfig;
   network: NetworkConfig;
   retry: RetryConfig;

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { IngestError } from '../errors.js';
 import type { IngestConfig, IngestConfigInput } from './define-config.js';
+import type { SourcePlugin } from '../plugin-api.js';
 
 const DESKTOP_USER_AGENT =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
@@ -15,6 +16,7 @@ export function defaultConfig(): IngestConfig {
     uriPrefix: 'media-ingest://files/',
     publicBaseUrl: '',
     plugins: [],
+    builtinPlugins: [],
     modules: [],
     limits: {
       maxBytes: 10 * 1024 ** 3,
@@ -119,6 +121,11 @@ export function packagedConfigPath(): string | undefined {
  * Loads a config file (default export) at run time: JavaScript natively, TypeScript through jiti (loaded only then).
  */
 export async function loadConfigFile(file: string): Promise<IngestConfigInput> {
+  return (await loadConfigModule(file)).config;
+}
+
+/** A config file's default export, and its module (for named exports such as `builtinPlugins`). */
+async function loadConfigModule(file: string): Promise<{ config: IngestConfigInput; module: Record<string, unknown> }> {
   const absolute = path.resolve(file);
   if (!existsSync(absolute)) throw new IngestError('invalid_request', `Config file not found: ${absolute}`);
   try {
@@ -128,7 +135,7 @@ export async function loadConfigFile(file: string): Promise<IngestConfigInput> {
           .import<IngestConfigInput | { default: IngestConfigInput }>(absolute);
     const config = (loaded && typeof loaded === 'object' && 'default' in loaded ? loaded.default : loaded) as IngestConfigInput;
     if (!config || typeof config !== 'object') throw new Error('the file has no default export object');
-    return config;
+    return { config, module: loaded as Record<string, unknown> };
   } catch (error) {
     if (error instanceof IngestError) throw error;
     throw new IngestError('invalid_request', `Cannot load config ${absolute}: ${(error as Error).message}`, { cause: error });
@@ -148,8 +155,22 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
   const env = options.env ?? process.env;
   const file = options.configFile ?? env.MEDIA_INGEST_CONFIG ?? packagedConfigPath();
   let config = defaultConfig();
-  if (file) config = mergeConfig(config, await loadConfigFile(file));
+  const loaded = file ? await loadConfigFile(file) : undefined;
+  config = mergeConfig(config, loaded);
   config = mergeConfig(config, configFromEnv(env));
   config = mergeConfig(config, options.overrides);
+  if (loaded?.builtinPlugins === undefined && options.overrides?.builtinPlugins === undefined) {
+    config.builtinPlugins = await packagedBuiltinPlugins();
+  }
   return config;
+}
+
+/** `builtinPlugins()` of the packaged pipeline.config.ts: the built-ins every config gets unless it sets its own. */
+async function packagedBuiltinPlugins(): Promise<SourcePlugin[]> {
+  const packaged = packagedConfigPath();
+  if (!packaged) return [];
+  const { module } = await loadConfigModule(packaged);
+  const builtins = module.builtinPlugins;
+  if (typeof builtins !== 'function') throw new IngestError('internal', `${packaged} does not export builtinPlugins()`);
+  return (builtins as () => SourcePlugin[])();
 }

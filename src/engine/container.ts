@@ -1,27 +1,32 @@
+// inversify's decorators (@injectable, @inject) record their metadata through the Reflect metadata API.
 import 'reflect-metadata';
+import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { Container } from 'inversify';
 import type { Logger } from 'pino';
+import { localPortsModule } from '../adapters/local/local.module.js';
 import { createLogger } from '../logging.js';
 import type { IngestConfig } from '../config/define-config.js';
-import type { SourcePlugin } from '../plugin-api.js';
 import { GuardedHttpClient } from '../net/http-client.js';
-import { ContentAddressedStore } from '../store/blob-store.js';
-import { Registry } from '../store/registry.js';
+import type { SourcePlugin, YtDlpRunner } from '../plugin-api.js';
+import { Spool } from '../store/spool.js';
+import { createYtDlpRunner } from '../ytdlp/index.js';
+import { FileOutputs } from './file-outputs.js';
+import { FileViews } from './file-queries.js';
 import { Ingest } from './ingest.js';
+import { ProbeStage, ThumbnailStage } from './media-stages.js';
+import { PluginRouter } from './plugin-router.js';
+import { RunWorker } from './run-worker.js';
+import { TOKENS } from './tokens.js';
+import { Transfer } from './transfer.js';
 
-/** Service identifiers of the DI container. Third-party modules bind more plugins under `SOURCE_PLUGIN`. */
-export const TOKENS = {
-  Config: Symbol.for('media-ingest.Config'),
-  Logger: Symbol.for('media-ingest.Logger'),
-  HttpClient: Symbol.for('media-ingest.HttpClient'),
-  Registry: Symbol.for('media-ingest.Registry'),
-  Store: Symbol.for('media-ingest.Store'),
-  SourcePlugin: Symbol.for('media-ingest.SourcePlugin'),
-  Ingest: Symbol.for('media-ingest.Ingest'),
-} as const;
+export { TOKENS } from './tokens.js';
 
-/** Builds the container: config, logger, guarded client, registry, store, every plugin, and the engine. */
+/**
+ * Builds the container: config, logger, guarded HTTP client, yt-dlp runner, spool, stages, plugins, the engine parts,
+ * and the ports from ONE module (`localPortsModule` unless `config.portsModule` names another). `config.modules` load
+ * last: they bind more plugins under `TOKENS.SourcePlugin` or rebind anything (`rebindSync(TOKENS.X)`).
+ */
 export function buildContainer(config: IngestConfig, logger?: Logger): Container {
   const container = new Container({ defaultScope: 'Singleton' });
   container.bind<IngestConfig>(TOKENS.Config).toConstantValue(config);
@@ -32,23 +37,23 @@ export function buildContainer(config: IngestConfig, logger?: Logger): Container
     const cfg = ctx.get<IngestConfig>(TOKENS.Config);
     return new GuardedHttpClient({ network: cfg.network, maxBytes: cfg.limits.maxBytes, logger: ctx.get<Logger>(TOKENS.Logger) });
   });
-  container.bind(TOKENS.Store).toDynamicValue((ctx) => new ContentAddressedStore(path.resolve(ctx.get<IngestConfig>(TOKENS.Config).dataDir)));
-  container.bind(TOKENS.Registry).toDynamicValue((ctx) => {
+  container.bind<YtDlpRunner | undefined>(TOKENS.YtDlpRunner).toDynamicValue((ctx) => {
     const cfg = ctx.get<IngestConfig>(TOKENS.Config);
-    return new Registry(path.join(path.resolve(cfg.dataDir), 'registry.sqlite'));
+    return createYtDlpRunner(cfg.ytDlp, cfg.network, ctx.get<Logger>(TOKENS.Logger));
   });
+  container.bind(TOKENS.Telemetry).toConstantValue(new EventEmitter().setMaxListeners(0));
+  container.bind(TOKENS.Spool).toDynamicValue((ctx) => new Spool(path.resolve(ctx.get<IngestConfig>(TOKENS.Config).dataDir)));
+  container.bind(TOKENS.Transfer).to(Transfer);
+  container.bind(TOKENS.ProbeStage).to(ProbeStage);
+  container.bind(TOKENS.ThumbnailStage).to(ThumbnailStage);
+  container.bind(TOKENS.PluginRouter).to(PluginRouter);
+  container.bind(TOKENS.FileViews).to(FileViews);
+  container.bind(TOKENS.FileOutputs).to(FileOutputs);
+  container.bind(TOKENS.RunWorker).to(RunWorker);
+  container.bind(TOKENS.Ingest).to(Ingest);
   for (const plugin of config.plugins) container.bind<SourcePlugin>(TOKENS.SourcePlugin).toConstantValue(plugin);
-  container.bind(TOKENS.Ingest).toDynamicValue((ctx) => {
-    const plugins = ctx.getAll<SourcePlugin>(TOKENS.SourcePlugin, { optional: true });
-    return new Ingest({
-      config: ctx.get<IngestConfig>(TOKENS.Config),
-      logger: ctx.get<Logger>(TOKENS.Logger),
-      http: ctx.get<GuardedHttpClient>(TOKENS.HttpClient),
-      registry: ctx.get<Registry>(TOKENS.Registry),
-      store: ctx.get<ContentAddressedStore>(TOKENS.Store),
-      plugins,
-    });
-  });
+  for (const plugin of config.builtinPlugins) container.bind<SourcePlugin>(TOKENS.BuiltinPlugin).toConstantValue(plugin);
+  container.loadSync(config.portsModule ?? localPortsModule);
   for (const module of config.modules) container.loadSync(module);
   return container;
 }

@@ -1,10 +1,11 @@
-import path from 'node:path';
+import { inject, injectable } from 'inversify';
+import type { IngestConfig } from '../config/define-config.js';
 import { IngestError } from '../errors.js';
-import type { ContentAddressedStore } from '../store/blob-store.js';
-import type { Registry } from '../store/registry.js';
-import type { FileRow } from '../store/rows.js';
+import type { BlobStore, OpenedObject } from '../ports/blob-store.js';
+import type { FileRow, Registry } from '../ports/registry.js';
 import { toFileView, toSegmentView, toThumbnailView } from './file-view.js';
 import type { IngestFile, IngestSegment, IngestThumbnail, ViewOptions } from './file-view.js';
+import { TOKENS } from './tokens.js';
 import { validateListQuery, validatePage } from './validate.js';
 import type { ListQueryInput, PageInput, ThumbnailQueryInput } from './validate.js';
 
@@ -17,63 +18,97 @@ export interface ListPage<T> {
   offset: number;
 }
 
-/** The read side of the engine: rows of the registry as Cloudglue-shaped views, validated queries, pagination. */
+/** How a caller wants URLs in views: a server passes its request's origin (and mount prefix). */
+export interface ViewContext {
+  /** Base of thumbnail URLs. @default config.publicBaseUrl ('' gives `/v1/files/...` paths) */
+  baseUrl?: string;
+}
+
+/** A thumbnail image opened for a server to send. */
+export interface ThumbnailImage extends OpenedObject {
+  format: 'jpg' | 'webp';
+}
+
+/** Rows of the registry as Cloudglue-shaped views (also the payload of events). */
+@injectable()
+export class FileViews {
+  readonly options: ViewOptions;
+
+  constructor(
+    @inject(TOKENS.Config) config: IngestConfig,
+    @inject(TOKENS.Registry) private readonly registry: Registry,
+  ) {
+    this.options = { uriPrefix: config.uriPrefix, publicBaseUrl: config.publicBaseUrl };
+  }
+
+  /** The File view of a row (with its default thumbnail's URL for videos). */
+  async file(row: FileRow, context: ViewContext = {}): Promise<IngestFile> {
+    const thumbnail = row.media_type === 'video' ? (await this.registry.thumbnails(row.id)).find((t) => t.is_default) : undefined;
+    return toFileView(row, this.with(context), thumbnail);
+  }
+
+  /** The view options for a caller: its base URL, when it gives one, else the configured one. */
+  with(context: ViewContext): ViewOptions {
+    return context.baseUrl === undefined ? this.options : { ...this.options, publicBaseUrl: context.baseUrl };
+  }
+}
+
+/** The read side of the engine: validated queries and pagination over the registry. */
 export class FileQueries {
   constructor(
     private readonly registry: Registry,
-    private readonly store: ContentAddressedStore,
-    private readonly view: ViewOptions,
+    private readonly blobs: BlobStore,
+    private readonly views: FileViews,
   ) {}
 
   /** The row of a file, or `not_found`. */
-  requireRow(id: string): FileRow {
-    const row = typeof id === 'string' ? this.registry.getFile(id) : undefined;
+  async requireRow(id: string): Promise<FileRow> {
+    const row = typeof id === 'string' ? await this.registry.getFile(id) : undefined;
     if (!row) throw new IngestError('not_found', `No file with id ${String(id)}`);
     return row;
   }
 
-  /** The File view of a row (with its default thumbnail's URL for videos). */
-  toView(row: FileRow): IngestFile {
-    const thumbnail = row.media_type === 'video' ? this.registry.defaultThumbnail(row.id) : undefined;
-    return toFileView(row, this.view, thumbnail);
+  async get(id: string, context: ViewContext = {}): Promise<IngestFile> {
+    return this.views.file(await this.requireRow(id), context);
   }
 
-  get(id: string): IngestFile {
-    return this.toView(this.requireRow(id));
-  }
-
-  list(query: ListQueryInput = {}): ListPage<IngestFile> {
+  async list(query: ListQueryInput = {}, context: ViewContext = {}): Promise<ListPage<IngestFile>> {
     const q = validateListQuery(query);
-    const { rows, total } = this.registry.listFiles(q);
-    return { object: 'list', data: rows.map((r) => this.toView(r)), total, limit: q.limit, offset: q.offset };
+    const { rows, total } = await this.registry.listFiles(q);
+    const data = await Promise.all(rows.map((r) => this.views.file(r, context)));
+    return { object: 'list', data, total, limit: q.limit, offset: q.offset };
   }
 
-  thumbnails(id: string, query: ThumbnailQueryInput = {}): ListPage<IngestThumbnail> {
-    this.requireRow(id);
+  async thumbnails(id: string, query: ThumbnailQueryInput = {}, context: ViewContext = {}): Promise<ListPage<IngestThumbnail>> {
+    await this.requireRow(id);
     const page = validatePage(query);
     const types = query.type ? String(query.type).split(',').map((t) => t.trim()) : undefined;
-    let rows = this.registry.thumbnails(id);
+    let rows = await this.registry.thumbnails(id);
     if (types) rows = rows.filter((r) => types.includes(r.type));
     if (query.isDefault !== undefined) rows = rows.filter((r) => r.is_default === query.isDefault);
-    const data = rows.slice(page.offset, page.offset + page.limit).map((r) => toThumbnailView(r, this.view));
+    const data = rows.slice(page.offset, page.offset + page.limit).map((r) => toThumbnailView(r, this.views.with(context)));
     return { object: 'list', data, total: rows.length, limit: page.limit, offset: page.offset };
   }
 
-  segments(id: string, query: PageInput = {}): ListPage<IngestSegment> {
-    this.requireRow(id);
+  async segments(id: string, query: PageInput = {}, context: ViewContext = {}): Promise<ListPage<IngestSegment>> {
+    await this.requireRow(id);
     const page = validatePage(query);
-    const rows = this.registry.segments(id);
-    const thumbs = new Map(this.registry.thumbnails(id).map((t) => [t.id, t]));
+    const rows = await this.registry.segments(id);
+    const thumbs = new Map((await this.registry.thumbnails(id)).map((t) => [t.id, t]));
     const data = rows
       .slice(page.offset, page.offset + page.limit)
-      .map((s) => toSegmentView(s, s.thumbnail_id ? thumbs.get(s.thumbnail_id) : undefined, this.view));
+      .map((s) => toSegmentView(s, s.thumbnail_id ? thumbs.get(s.thumbnail_id) : undefined, this.views.with(context)));
     return { object: 'list', data, total: rows.length, limit: page.limit, offset: page.offset };
   }
 
-  /** Absolute path of a thumbnail image, for servers. */
-  thumbnailImagePath(fileId: string, thumbnailId: string): string {
-    const row = this.registry.thumbnail(fileId, thumbnailId);
-    if (!row) throw new IngestError('not_found', `No thumbnail ${thumbnailId} for file ${fileId}`);
-    return path.join(this.store.dataDir, row.path);
+  /** A thumbnail image, opened from the blob store. */
+  async thumbnailImage(fileId: string, thumbnailId: string): Promise<ThumbnailImage> {
+    const row = await this.registry.thumbnail(fileId, thumbnailId);
+    const missing = (): IngestError => new IngestError('not_found', `No thumbnail ${thumbnailId} for file ${fileId}`);
+    if (!row) throw missing();
+    const opened = await this.blobs.openThumbnail(row.path).catch(() => {
+      throw missing();
+    });
+    return { ...opened, format: row.path.endsWith('.webp') ? 'webp' : 'jpg' };
   }
 }

@@ -1,26 +1,9 @@
-import { createHash, randomUUID } from 'node:crypto';
-import os from 'node:os';
+import { createHash } from 'node:crypto';
 import type { SourcePlugin } from '../plugin-api.js';
-import type { FileRow } from '../store/rows.js';
+import type { FileRow } from '../ports/registry.js';
 import { sanitizeFilename } from '../stages/filename.js';
 import type { RetryBudget } from './backoff.js';
 import type { PreparedSource } from './transfer.js';
-
-/** This process, as recorded in the `owner` column of the files it works on. */
-export const OWNER = `${os.hostname()}:${process.pid}`;
-
-/** True when `owner` (`host:pid`) is another live process on this host. */
-export function isLiveOwner(owner: string | null): boolean {
-  if (!owner || owner === OWNER) return false;
-  const [host, pid] = [owner.slice(0, owner.lastIndexOf(':')), Number(owner.slice(owner.lastIndexOf(':') + 1))];
-  if (host !== os.hostname() || !Number.isInteger(pid)) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
@@ -41,19 +24,19 @@ export function sourceMetadataOf(plugin: SourcePlugin, prepared: PreparedSource)
 /** The row of a new file whose media response is open (status `processing`, owned by this process). */
 export function newFileRow(
   url: URL, plugin: SourcePlugin, prepared: PreparedSource, budget: RetryBudget,
-  options: { metadata: Record<string, unknown> | null; segmentThumbnails: boolean },
+  options: { id: string; owner: string; metadata: Record<string, unknown> | null; segmentThumbnails: boolean },
 ): FileRow {
   const identity = prepared.resolved.identity;
   const now = Date.now();
   return {
-    id: randomUUID(), identity_hash: sha256(identity.key), identity_key: identity.key, status: 'processing',
+    id: options.id, identity_hash: sha256(identity.key), identity_key: identity.key, status: 'processing',
     url: url.href, canonical_url: identity.canonicalUrl, source: plugin.id,
     filename: displayFilename(prepared), bytes: null, content_sha256: null,
     metadata: options.metadata, media_type: null, media_info: null,
     source_metadata: sourceMetadataOf(plugin, prepared), error_code: null, error_message: null,
     progress_received: 0, progress_total: prepared.opened.declaredBytes,
-    enable_segment_thumbnails: options.segmentThumbnails, created_at: now, updated_at: now, owner: OWNER,
+    enable_segment_thumbnails: options.segmentThumbnails, created_at: now, updated_at: now, owner: options.owner,
     attempt: budget.attempt, retries: budget.retries, retry_error_code: budget.lastError?.code ?? null,
-    retry_error_message: budget.lastError?.message ?? null, resume_state: null,
+    retry_error_message: budget.lastError?.message ?? null, resume_state: null, run_token: null,
   };
 }

@@ -1,4 +1,5 @@
-import type { FileRow, MediaInfo, SegmentRow, ThumbnailRow } from '../store/rows.js';
+import { IN_FLIGHT_STATUSES } from '../ports/file-records.js';
+import type { FileRow, MediaInfo, SegmentRow, ThumbnailRow } from '../ports/registry.js';
 
 /** The File object of the contract (Cloudglue `File` plus documented extras). */
 export interface IngestFile {
@@ -114,7 +115,7 @@ export function toFileView(row: FileRow, options: ViewOptions, defaultThumbnail?
   }
   if (defaultThumbnail) file.thumbnail_url = thumbnailUrl(options, defaultThumbnail);
   if (row.status === 'failed' && row.error_code) file.error = { code: row.error_code, message: row.error_message ?? row.error_code };
-  if ((row.status === 'processing' || row.status === 'pending') && row.progress_received !== null) {
+  if (IN_FLIGHT_STATUSES.has(row.status) && row.progress_received !== null) {
     const progress: FileProgress = { stage: stageOf(row), bytes_received: row.progress_received, bytes_total: row.progress_total };
     if (row.attempt !== null && row.attempt !== undefined) progress.attempt = row.attempt;
     if (row.retries !== null && row.retries !== undefined) progress.retries = row.retries;

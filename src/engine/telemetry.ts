@@ -29,6 +29,9 @@ export interface TelemetryEvents {
 /** Event names of {@link TelemetryEvents}. */
 export type TelemetryEvent = keyof TelemetryEvents;
 
+/** Every telemetry event name (the Ingest facade re-emits them from the engine's telemetry emitter). */
+export const TELEMETRY_EVENTS: readonly TelemetryEvent[] = ['sync.accepted', 'sync.refused', 'stage.finished', 'file.retried', 'upstream.response'];
+
 /** The source plugin of the file run the current async context belongs to. */
 const runSource = new AsyncLocalStorage<string>();
 

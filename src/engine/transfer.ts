@@ -1,23 +1,23 @@
+import type { EventEmitter } from 'node:events';
+import { inject, injectable } from 'inversify';
+import { cancelledBy } from '../plugin-kit.js';
 import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
 import { IngestError, isIngestError, toIngestError } from '../errors.js';
 import type { IngestConfig } from '../config/define-config.js';
 import type { DownloadRequest, HttpClient, ResolvedSource, SourcePlugin, YtDlpRunner } from '../plugin-api.js';
-import { isStorageFault, mapStorageError } from '../store/blob-store.js';
-import type { ContentAddressedStore, PartialWrite, WrittenBlob } from '../store/blob-store.js';
+import { isStorageFault, mapStorageError } from '../store/spool.js';
+import type { PartialWrite, Spool, SpooledFile } from '../store/spool.js';
 import { TempDiskBudget } from '../store/temp-disk-budget.js';
 import type { TempReservation } from '../store/temp-disk-budget.js';
-import type { Registry } from '../store/registry.js';
-import type { FileRow, ResumeState } from '../store/rows.js';
+import type { FilePatch, FileRow, ResumeState } from '../ports/registry.js';
 import { openMedia, openMediaFrom } from '../stages/open-media.js';
 import type { OpenedMedia, ResumeFrom } from '../stages/open-media.js';
 import { sleep } from './backoff.js';
 import type { RetryBudget, RetryDecision } from './backoff.js';
 import { crashPoint, crashPointsArmed } from './crash-points.js';
-import { createYtDlpRunner } from '../ytdlp/index.js';
-
-/** CommonJS packages loaded on demand through `require`, which skips the ESM loader's export scan. */
-const requireCjs = createRequire(import.meta.url);
+import { observeResponses } from './telemetry.js';
+import { TOKENS } from './tokens.js';
 
 /** A resolved source with its media response opened and checked. */
 export interface PreparedSource {
@@ -25,6 +25,21 @@ export interface PreparedSource {
   opened: OpenedMedia;
   /** The temp file the body continues into, when an earlier run's bytes are being resumed. */
   partial?: PartialWrite;
+}
+
+/**
+ * Where a run records what the transfer learns (implemented by the run that owns the row and its token): the
+ * transfer writes through it and returns its result; it never reaches the registry or the event bus itself.
+ */
+export interface RunRecord {
+  /** The file's row as last written (undefined before the file exists). */
+  readonly row: FileRow | undefined;
+  /** A fenced write of the run's state. */
+  update(patch: FilePatch): Promise<FileRow>;
+  /** Records download progress and makes it visible (a progress event). */
+  progress(received: number, total: number | null): Promise<void>;
+  /** Makes a granted retry visible (row and progress event); never throws. */
+  retried(decision: RetryDecision): Promise<void>;
 }
 
 /** One file run's context for the network stages. */
@@ -35,24 +50,8 @@ export interface TransferRun {
   logger: Logger;
   /** Shared by resolve, open and every resume of this run. */
   budget: RetryBudget;
-  /** Called for every retry granted (after it was logged), before the wait. */
-  onRetry: (decision: RetryDecision) => void;
-}
-
-/** What the transfer needs from the engine. */
-export interface TransferDeps {
-  config: IngestConfig;
-  http: HttpClient;
-  registry: Registry;
-  store: ContentAddressedStore;
-  /** Called with the row after a visible change (progress). */
-  onProgress: (row: FileRow) => void;
-  /** For the yt-dlp runner's own log lines. */
-  logger?: Logger;
-  /** The yt-dlp extractor offered to plugins as `ResolveContext.ytDlp`; by default built from `config.ytDlp`. */
-  ytDlp?: YtDlpRunner;
-  /** The temp-disk budget shared by every download; by default one per Transfer from `limits.maxTempBytes`. */
-  tempBudget?: TempDiskBudget;
+  /** The run's record. */
+  record: RunRecord;
 }
 
 const PROGRESS_EVERY_MS = 250;
@@ -68,15 +67,23 @@ interface Expectation extends Omit<ResumeFrom, 'offset'> {
  * resumable temp file ({@link Transfer.download}), where a cut body, an idle timeout or a 5xx on a resume is retried
  * with `Range: bytes=<n>-` when the server allows it, and from zero when it does not.
  */
+@injectable()
 export class Transfer {
-  /** Offered to plugins; undefined when yt-dlp is disabled or not installed. */
-  private readonly ytDlp: YtDlpRunner | undefined;
-  /** Temp disk of all downloads in flight (see {@link TempDiskBudget}). */
+  /** Temp disk of all downloads in flight (see {@link TempDiskBudget}); one per engine (Transfer is a singleton). */
   readonly tempBudget: TempDiskBudget;
+  /** The guarded client, reporting each exchange of a file run as `upstream.response` telemetry. */
+  private readonly http: HttpClient;
 
-  constructor(private readonly deps: TransferDeps) {
-    this.tempBudget = deps.tempBudget ?? new TempDiskBudget(deps.config.limits.maxTempBytes ?? Number.POSITIVE_INFINITY);
-    this.ytDlp = 'ytDlp' in deps ? deps.ytDlp : (deps.logger ? createYtDlpRunner(deps.config.ytDlp, deps.config.network, deps.logger) : undefined);
+  constructor(
+    @inject(TOKENS.Config) private readonly config: IngestConfig,
+    @inject(TOKENS.HttpClient) http: HttpClient,
+    @inject(TOKENS.Spool) private readonly spool: Spool,
+    /** Offered to plugins; undefined when yt-dlp is disabled or not installed. */
+    @inject(TOKENS.YtDlpRunner) private readonly ytDlp: YtDlpRunner | undefined,
+    @inject(TOKENS.Telemetry) telemetry: EventEmitter,
+  ) {
+    this.tempBudget = new TempDiskBudget(config.limits.maxTempBytes ?? Number.POSITIVE_INFINITY);
+    this.http = observeResponses(http, (event) => telemetry.emit('upstream.response', event));
   }
 
   /**
@@ -91,7 +98,7 @@ export class Transfer {
         const partial = resume?.partial;
         if (partial && partial.bytes > 0) {
           const from = { ...resume.from, offset: partial.bytes };
-          const outcome = await openMediaFrom(this.deps.http, resolved.download, run.plugin, { signal: run.signal, maxBytes: this.maxBytes, from });
+          const outcome = await openMediaFrom(this.http, resolved.download, run.plugin, { signal: run.signal, maxBytes: this.maxBytes, from });
           if (outcome.kind === 'resumed') {
             run.logger.info({ offset: from.offset }, 'resuming the interrupted download');
             return { resolved, opened: outcome.opened, partial };
@@ -101,7 +108,7 @@ export class Transfer {
           await partial.reset();
           if (outcome.kind === 'full') return { resolved, opened: outcome.opened, partial };
         }
-        const opened = await openMedia(this.deps.http, resolved.download, run.plugin, { signal: run.signal, maxBytes: this.maxBytes });
+        const opened = await openMedia(this.http, resolved.download, run.plugin, { signal: run.signal, maxBytes: this.maxBytes });
         return { resolved, opened, ...(partial ? { partial } : {}) };
       } catch (thrown) {
         await this.retryOrThrow(thrown, run);
@@ -110,14 +117,21 @@ export class Transfer {
   }
 
   /**
-   * Streams the opened body into `<dataDir>/tmp/<fileId>.part` and commits it to the store. Cut bodies are
+   * Streams the opened body into the spool file `<dataDir>/tmp/<fileId>.part` and finishes it. Cut bodies are
    * resumed or restarted within the run's retry budget; the temp file is fdatasync'd about every second and its
    * resume state recorded, so a later process can continue it. On abort the temp file is kept (the engine decides
    * whether to drop it); on any other failure it is removed.
    */
-  async download(row: FileRow, prepared: PreparedSource, run: TransferRun): Promise<WrittenBlob> {
-    const { registry, store } = this.deps;
-    const partial = prepared.partial ?? (await store.createPartial(row.id));
+  async download(row: FileRow, prepared: PreparedSource, run: TransferRun): Promise<SpooledFile> {
+    const { record } = run;
+    let partial: PartialWrite;
+    try {
+      partial = prepared.partial ?? (await this.spool.createPartial(row.id));
+    } catch (error) {
+      // No temp file (read-only or full data dir): let the opened response go, or its connection stays busy.
+      prepared.opened.response.body.destroy();
+      throw error;
+    }
     const state = {
       opened: prepared.opened,
       request: prepared.resolved.download,
@@ -129,7 +143,7 @@ export class Transfer {
     const checkpoint = async (): Promise<void> => {
       const durable = await partial.checkpoint();
       lastCheckpoint = Date.now();
-      registry.updateFile(row.id, { resume_state: resumeState(state.expect, durable) });
+      await record.update({ resume_state: resumeState(state.expect, durable) });
     };
     let reservation: TempReservation | undefined;
     const onChunk = async (bytes: number): Promise<void> => {
@@ -140,18 +154,14 @@ export class Transfer {
       if (crashPointsArmed) crashPoint('download', { received: bytes, total: state.expect.total });
       if (now - lastReport >= PROGRESS_EVERY_MS) {
         lastReport = now;
-        const updated = registry.updateFile(row.id, { progress_received: bytes, progress_total: state.expect.total });
-        if (updated) this.deps.onProgress(updated);
+        await record.progress(bytes, state.expect.total);
       }
       if (state.expect.resumable && now - lastCheckpoint >= CHECKPOINT_EVERY_MS) {
         // In the background: the transfer keeps flowing while the disk catches up.
         lastCheckpoint = now;
         partial.syncInBackground((durable) => {
-          try {
-            registry.updateFile(row.id, { resume_state: resumeState(state.expect, durable) });
-          } catch {
-            // The registry is closing or full: the next checkpoint (or the failure path) records it.
-          }
+          // The registry is closing or full: the next checkpoint (or the failure path) records it.
+          record.update({ resume_state: resumeState(state.expect, durable) }).catch(() => undefined);
         });
       }
     };
@@ -159,7 +169,7 @@ export class Transfer {
       state.opened.response.body.destroy(abortReasonOf(run.signal));
     };
     run.signal.addEventListener('abort', onAbort, { once: true });
-    registry.updateFile(row.id, {
+    await record.update({
       progress_received: partial.bytes, progress_total: state.expect.total, resume_state: resumeState(state.expect, partial.durableBytes),
     });
     try {
@@ -185,18 +195,15 @@ export class Transfer {
           if (await this.reopen(partial, state, run)) break;
         }
       }
-      return await store.commitPartial(partial);
+      return await this.spool.finishPartial(partial);
     } catch (thrown) {
       if (run.signal.aborted) {
         if (state.expect.resumable) await checkpoint().catch(() => undefined);
         await partial.close();
       } else {
         await partial.discard();
-        try {
-          registry.updateFile(row.id, { resume_state: null });
-        } catch {
-          // The registry cannot be written either (disk full): the failure itself is what matters.
-        }
+        // The registry cannot be written either (disk full): the failure itself is what matters.
+        await record.update({ resume_state: null }).catch(() => undefined);
       }
       throw thrown;
     } finally {
@@ -249,7 +256,7 @@ export class Transfer {
     state: { opened: OpenedMedia; request: DownloadRequest; expect: Expectation; reResolvedAt: number },
     run: TransferRun,
   ): Promise<boolean> {
-    const { http } = this.deps;
+    const { http } = this;
     const options = { signal: run.signal, maxBytes: this.maxBytes };
     for (;;) {
       try {
@@ -290,11 +297,10 @@ export class Transfer {
   }
 
   private async resolve(run: TransferRun): Promise<ResolvedSource> {
-    // Loaded here, not at start-up: read-only commands never resolve a source.
-    const { CookieJar } = requireCjs('tough-cookie') as typeof import('tough-cookie');
+    const { CookieJar } = createRequire(import.meta.url)('tough-cookie') as typeof import('tough-cookie'); // loaded on first use
     const cookies = new CookieJar();
     return run.plugin.resolve(run.url, {
-      http: this.deps.http, cookies, logger: run.logger, signal: run.signal, userAgent: this.deps.config.network.userAgent,
+      http: this.http, cookies, logger: run.logger, signal: run.signal, userAgent: this.config.network.userAgent,
       ...(this.ytDlp ? { ytDlp: this.ytDlp } : {}),
     });
   }
@@ -308,12 +314,12 @@ export class Transfer {
       { attempt: decision.attempt, retries: decision.retries, delayMs: decision.delayMs, retryAfter: decision.fromRetryAfter, code: error.code, err: error.message },
       'retrying after a retryable failure',
     );
-    run.onRetry(decision);
+    await run.record.retried(decision);
     await sleep(decision.delayMs, run.signal);
   }
 
   private get maxBytes(): number {
-    return this.deps.config.limits.maxBytes;
+    return this.config.limits.maxBytes;
   }
 }
 
@@ -335,8 +341,7 @@ function asIngestError(thrown: unknown): IngestError {
   return isStorageFault(thrown) ? mapStorageError(thrown, 'the data dir') : toIngestError(thrown, 'upstream_error');
 }
 
-/** The IngestError behind an aborted signal. */
+/** The IngestError behind an aborted signal; `fallback` (the failure seen) when the reason is not one. */
 export function abortReasonOf(signal: AbortSignal, fallback?: IngestError): IngestError {
-  if (isIngestError(signal.reason)) return signal.reason;
-  return fallback ?? new IngestError('cancelled', 'Cancelled');
+  return fallback && !isIngestError(signal.reason) ? fallback : cancelledBy(signal);
 }

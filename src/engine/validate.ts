@@ -1,6 +1,6 @@
 import { IngestError } from '../errors.js';
-import type { FileListQuery } from '../store/registry.js';
-import type { FileStatus } from '../store/rows.js';
+import { FILE_STATUSES } from '../ports/file-records.js';
+import type { FileListQuery, FileStatus } from '../ports/registry.js';
 
 /** List query as callers give it (strings from a query string are accepted). */
 export interface ListQueryInput {
@@ -25,7 +25,7 @@ export interface ThumbnailQueryInput extends PageInput {
   isDefault?: boolean;
 }
 
-const STATUSES: readonly FileStatus[] = ['pending', 'processing', 'completed', 'failed', 'not_applicable'];
+const STATUSES: readonly FileStatus[] = FILE_STATUSES;
 
 function integer(value: number | string | undefined, name: string, min: number, max: number, fallback: number): number {
   if (value === undefined || value === '') return fallback;

@@ -14,6 +14,7 @@
  * Without `prlimit` (not Linux, or util-linux missing) the decoder runs with the deadline only; `media-ingest
  * doctor` reports it.
  */
+import { cancelledBy } from '../plugin-kit.js';
 import { spawn } from 'node:child_process';
 import { IngestError, isIngestError } from '../errors.js';
 import { findOnPath } from './decoder.js';
@@ -128,7 +129,7 @@ export function scrubPaths(text: string): string {
 }
 
 function abortError(signal: AbortSignal, tool: string): IngestError {
-  return isIngestError(signal.reason) ? signal.reason : new IngestError('cancelled', `${tool} was cancelled`);
+  return cancelledBy(signal, tool);
 }
 
 /** Runs the decoder under the limits; resolves with its output on exit status 0, rejects with a coded error otherwise. */

@@ -11,7 +11,7 @@ import type { Gauge, Registry } from 'prom-client';
 import type { Ingest } from '../engine/ingest.js';
 import type { IngestFile } from '../engine/file-view.js';
 import type { TelemetryEvents } from '../engine/telemetry.js';
-import type { FileStatus } from '../store/rows.js';
+import { FILE_STATUSES } from '../ports/file-records.js';
 
 /** prom-client, loaded when metrics are first made: engines and commands without metrics never load it. */
 const promClient = (): typeof import('prom-client') => createRequire(import.meta.url)('prom-client') as typeof import('prom-client');
@@ -27,7 +27,6 @@ export interface IngestMetricsOptions {
   prefix?: string;
 }
 
-const FILE_STATUSES: readonly FileStatus[] = ['pending', 'processing', 'completed', 'failed', 'not_applicable'];
 /** Seconds: from a small probe to a long download. */
 const STAGE_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 3600];
 
@@ -52,10 +51,10 @@ export class IngestMetrics {
 
     new Gauge({
       name: `${prefix}files`, help: 'Files in the registry, by status', labelNames: ['status'], registers,
-      collect() {
+      async collect() {
         for (const status of FILE_STATUSES) {
           try {
-            this.set({ status }, ingest.list({ status, limit: 1 }).total);
+            this.set({ status }, (await ingest.list({ status, limit: 1 })).total);
           } catch {
             // The engine is closed: nothing to report.
           }

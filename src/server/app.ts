@@ -99,13 +99,7 @@ async function plugin(app: FastifyInstance, options: MediaIngestApiOptions): Pro
       return reply.header('content-type', metrics.contentType).header('cache-control', 'no-store').send(text);
     });
   }
-  // Engines without a publicBaseUrl give thumbnail URLs as paths: answer with absolute URLs for this request's origin.
-  if (!ingest.config.publicBaseUrl) {
-    app.addHook('preSerialization', async (request, _reply, payload) =>
-      absolutizeThumbnailUrls(payload, `${request.protocol}://${request.headers.host ?? 'localhost'}${app.prefix}`),
-    );
-  }
-  const openapi = buildOpenApiDocument({ serverUrl: app.prefix || '/' });
+  const openapi = buildOpenApiDocument({ serverUrl: app.prefix || '/', sources: ingest.documentedSources() });
   app.get('/openapi.json', async () => openapi);
   if (options.console !== false) registerConsole(app);
   registerFileRoutes(app, ingest, streams, { heartbeatMs: options.heartbeatMs ?? 15_000, publicThumbnails: options.publicThumbnails === true });
@@ -151,22 +145,3 @@ function acceptSloppyJson(app: FastifyInstance): void {
  */
 export const mediaIngestApi: FastifyPluginAsync<MediaIngestApiOptions> = plugin;
 
-/** Turns `/v1/files/...` thumbnail paths of a File, Thumbnail, Segment or list payload into absolute URLs. */
-export function absolutizeThumbnailUrls(payload: unknown, base: string): unknown {
-  const fix = (item: unknown): void => {
-    if (!item || typeof item !== 'object') return;
-    const record = item as Record<string, unknown>;
-    for (const key of ['thumbnail_url', 'url'] as const) {
-      const value = record[key];
-      if (typeof value === 'string' && value.startsWith('/v1/files/') && /\/thumbnails\/[^/]+\.(jpg|webp)$/.test(value)) {
-        record[key] = `${base}${value}`;
-      }
-    }
-  };
-  if (payload && typeof payload === 'object') {
-    fix(payload);
-    const data = (payload as { data?: unknown }).data;
-    if (Array.isArray(data)) data.forEach(fix);
-  }
-  return payload;
-}

@@ -3,37 +3,16 @@
  * usual string → number/boolean coercion); bodies are checked here without coercion, so `{"url": 5}` is a 400
  * rather than the URL "5". Everything past the shape checks is the engine's job (it throws IngestErrors).
  */
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ViewContext } from '../engine/file-queries.js';
 import { IngestError } from '../errors.js';
+import { LIST_QUERY, SEGMENT_QUERY, THUMBNAIL_QUERY } from './route-schemas.js';
 import type { Ingest } from '../engine/ingest.js';
 import type { EventStreams } from './sse.js';
 
 type Params = { file_id: string };
 type Body = Record<string, unknown>;
 
-const page = {
-  limit: { type: 'integer', minimum: 1, maximum: 100 },
-  offset: { type: 'integer', minimum: 0 },
-} as const;
-const listQuery = {
-  type: 'object',
-  properties: {
-    ...page,
-    status: { type: 'string', enum: ['pending', 'processing', 'completed', 'failed', 'not_applicable'] },
-    order: { type: 'string', enum: ['created_at', 'filename'] },
-    sort: { type: 'string', enum: ['asc', 'desc'] },
-    created_before: { type: 'string', minLength: 1 },
-    created_after: { type: 'string', minLength: 1 },
-  },
-} as const;
-const thumbnailQuery = {
-  type: 'object',
-  properties: { ...page, is_default: { type: 'boolean' }, type: { type: 'string', pattern: '^\\s*[a-z]+(\\s*,\\s*[a-z]+)*\\s*$' } },
-} as const;
-const pageQuery = { type: 'object', properties: page } as const;
 const IMAGE_TYPES: Record<string, string> = { jpg: 'image/jpeg', webp: 'image/webp' };
 /**
  * Thumbnail ids are UUIDs that never change content: cache for a year. Behind auth only the caller's own cache may
@@ -68,6 +47,9 @@ export interface FileRouteOptions {
 /** Registers the `/v1/files` routes on `app` (inside the plugin's context, so its auth and error handling apply). */
 export function registerFileRoutes(app: FastifyInstance, ingest: Ingest, streams: EventStreams, options: FileRouteOptions): void {
   const { heartbeatMs, publicThumbnails } = options;
+  // Engines without a publicBaseUrl give thumbnail URLs as paths: the views are built for this request's origin.
+  const view = (request: FastifyRequest): ViewContext =>
+    ingest.config.publicBaseUrl ? {} : { baseUrl: `${request.protocol}://${request.headers.host ?? 'localhost'}${app.prefix}` };
   app.post('/v1/files/sync', async (request) => {
     const body = objectBody(request.body);
     if (typeof body.url !== 'string' || body.url.trim() === '') throw new IngestError('invalid_request', 'url is required and must be a string');
@@ -78,14 +60,15 @@ export function registerFileRoutes(app: FastifyInstance, ingest: Ingest, streams
       ...(metadata !== undefined ? { metadata } : {}),
       ...(segments !== undefined ? { enableSegmentThumbnails: segments } : {}),
       wait: false,
+      ...view(request),
     });
   });
 
-  app.get<{ Querystring: Record<string, string | number | undefined> }>('/v1/files', { schema: { querystring: listQuery } }, async (request) =>
-    ingest.list(request.query),
+  app.get<{ Querystring: Record<string, string | number | undefined> }>('/v1/files', { schema: { querystring: LIST_QUERY } }, async (request) =>
+    ingest.list(request.query, view(request)),
   );
 
-  app.get<{ Params: Params }>('/v1/files/:file_id', async (request) => ingest.get(request.params.file_id));
+  app.get<{ Params: Params }>('/v1/files/:file_id', async (request) => ingest.get(request.params.file_id, view(request)));
 
   app.put<{ Params: Params }>('/v1/files/:file_id', async (request) => {
     const body = objectBody(request.body);
@@ -94,17 +77,17 @@ export function registerFileRoutes(app: FastifyInstance, ingest: Ingest, streams
     return ingest.update(request.params.file_id, {
       ...(metadata !== undefined ? { metadata } : {}),
       ...(body.filename !== undefined ? { filename: body.filename } : {}),
-    });
+    }, view(request));
   });
 
   app.delete<{ Params: Params }>('/v1/files/:file_id', async (request) => ingest.delete(request.params.file_id));
 
   app.get<{ Params: Params; Querystring: { limit?: number; offset?: number; type?: string; is_default?: boolean } }>(
     '/v1/files/:file_id/thumbnails',
-    { schema: { querystring: thumbnailQuery } },
+    { schema: { querystring: THUMBNAIL_QUERY } },
     async (request) => {
       const { is_default: isDefault, ...rest } = request.query;
-      return ingest.thumbnails(request.params.file_id, { ...rest, ...(isDefault !== undefined ? { isDefault } : {}) });
+      return ingest.thumbnails(request.params.file_id, { ...rest, ...(isDefault !== undefined ? { isDefault } : {}) }, view(request));
     },
   );
 
@@ -113,25 +96,29 @@ export function registerFileRoutes(app: FastifyInstance, ingest: Ingest, streams
     const notFound = (): IngestError => new IngestError('not_found', `No thumbnail image ${request.params.thumbnail_file}`);
     if (!match) throw notFound();
     const [, thumbnailId, extension] = match as unknown as [string, string, string];
-    const file = ingest.thumbnailImagePath(request.params.file_id, thumbnailId);
-    if (path.extname(file).slice(1).replace('jpeg', 'jpg') !== extension) throw notFound();
-    const info = await stat(file).catch(() => undefined);
-    if (!info?.isFile()) throw notFound();
+    const image = await ingest.thumbnailImage(request.params.file_id, thumbnailId);
+    if (image.format !== extension) {
+      image.body.destroy();
+      throw notFound();
+    }
     const etag = `"${thumbnailId}"`;
     reply.header('cache-control', publicThumbnails ? IMMUTABLE_PUBLIC : IMMUTABLE_PRIVATE).header('etag', etag);
-    if (request.headers['if-none-match'] === etag) return reply.code(304).send();
-    reply.header('content-type', IMAGE_TYPES[extension]!).header('content-length', info.size);
-    return reply.send(createReadStream(file));
+    if (request.headers['if-none-match'] === etag) {
+      image.body.destroy();
+      return reply.code(304).send();
+    }
+    reply.header('content-type', IMAGE_TYPES[extension]!).header('content-length', image.bytes);
+    return reply.send(image.body);
   });
 
   app.get<{ Params: Params; Querystring: { limit?: number; offset?: number } }>(
     '/v1/files/:file_id/segments',
-    { schema: { querystring: pageQuery } },
-    async (request) => ingest.segments(request.params.file_id, request.query),
+    { schema: { querystring: SEGMENT_QUERY } },
+    async (request) => ingest.segments(request.params.file_id, request.query, view(request)),
   );
 
   app.get<{ Params: Params }>('/v1/files/:file_id/events', async (request, reply) => {
-    streams.stream(ingest, request.params.file_id, reply, heartbeatMs);
+    await streams.stream(ingest, request.params.file_id, reply, heartbeatMs);
     return reply;
   });
 }

@@ -5,6 +5,7 @@
  * schemas and Cloudglue's (with `tiktok` in `File.source` and our `source_metadata` variants as the only departures).
  */
 import { ERROR_CODES } from '../errors.js';
+import { FILE_STATUSES } from '../ports/file-records.js';
 
 type Schema = Record<string, unknown>;
 
@@ -12,9 +13,6 @@ const nullable = (type: string, description?: string, extra: Schema = {}): Schem
   type, nullable: true, ...(description ? { description } : {}), ...extra,
 });
 const ref = (name: string): Schema => ({ $ref: `#/components/schemas/${name}` });
-
-/** The `source_type` values that have a documented provenance shape. */
-export const KNOWN_SOURCE_TYPES = ['http', 'tiktok', 'loom', 'dropbox'] as const;
 
 const mediaInfo: Schema = {
   type: 'object',
@@ -43,89 +41,39 @@ const videoInfo: Schema = {
   },
 };
 
-const sourceMetadataSchemas: Record<string, Schema> = {
-  SourceMetadata: {
-    description:
-      'Provenance captured when the file was synced, discriminated by source_type. Third-party source plugins ' +
-      'add their own source_type (PluginSourceMetadata).',
-    oneOf: ['HttpSourceMetadata', 'TikTokSourceMetadata', 'LoomSourceMetadata', 'DropboxSourceMetadata', 'PluginSourceMetadata'].map(ref),
-    discriminator: {
-      propertyName: 'source_type',
-      mapping: Object.fromEntries(KNOWN_SOURCE_TYPES.map((t) => [t, `#/components/schemas/${sourceSchemaName(t)}`])),
-    },
-  },
-  HttpSourceMetadata: {
-    type: 'object',
-    description: 'A direct http(s) media URL: what the final response said.',
-    required: ['source_type', 'final_url'],
-    properties: {
-      source_type: { type: 'string', enum: ['http'] },
-      final_url: { type: 'string', description: 'URL after redirects' },
-      etag: nullable('string'),
-      last_modified: nullable('string'),
-      content_type: nullable('string'),
-    },
-  },
-  TikTokSourceMetadata: {
-    type: 'object',
-    description: 'A TikTok post.',
-    required: ['source_type', 'id'],
-    properties: {
-      source_type: { type: 'string', enum: ['tiktok'] },
-      id: { type: 'string', description: 'Numeric post id' },
-      author_unique_id: nullable('string', 'The @handle'),
-      author_nickname: nullable('string'),
-      author_id: nullable('string'),
-      description: nullable('string', 'Caption'),
-      create_time: nullable('string', 'ISO 8601', { format: 'date-time' }),
-      duration_seconds: nullable('number'),
-      width: nullable('number'),
-      height: nullable('number'),
-      cover_url: nullable('string'),
-      music_title: nullable('string'),
-      play_count: nullable('number'),
-    },
-  },
-  LoomSourceMetadata: {
-    type: 'object',
-    description: 'A Loom share.',
-    required: ['source_type', 'loom_id'],
-    properties: {
-      source_type: { type: 'string', enum: ['loom'] },
-      loom_id: { type: 'string' },
-      title: nullable('string'),
-      description: nullable('string'),
-      owner_name: nullable('string'),
-      created_at: nullable('string', 'ISO 8601'),
-      duration_seconds: nullable('number'),
-      width: nullable('number'),
-      height: nullable('number'),
-    },
-  },
-  DropboxSourceMetadata: {
-    type: 'object',
-    description: "A public Dropbox file link (Cloudglue's DropboxSourceMetadata fields where they fit, plus share_url/share_form).",
-    required: ['source_type', 'dropbox_id'],
-    properties: {
-      source_type: { type: 'string', enum: ['dropbox'] },
-      dropbox_id: { type: 'string', description: 'Share id (/scl/fi/<id>) or legacy share key (/s/<key>)' },
-      name: nullable('string'),
-      share_url: { type: 'string' },
-      share_form: { type: 'string', enum: ['scl', 's'] },
-    },
-  },
-  PluginSourceMetadata: {
-    type: 'object',
-    description: 'Provenance from a third-party source plugin (free-form besides source_type).',
-    required: ['source_type'],
-    properties: { source_type: { type: 'string', not: { enum: [...KNOWN_SOURCE_TYPES] } } },
-    additionalProperties: true,
-  },
-};
+/** A source plugin as the OpenAPI document sees it: its id (the `source_type`) and its declared schema. */
+export interface DocumentedSource {
+  id: string;
+  sourceMetadataSchema?: Record<string, unknown>;
+}
 
-/** Name of the provenance schema of a known source type. */
-function sourceSchemaName(type: (typeof KNOWN_SOURCE_TYPES)[number]): string {
-  return { http: 'HttpSourceMetadata', tiktok: 'TikTokSourceMetadata', loom: 'LoomSourceMetadata', dropbox: 'DropboxSourceMetadata' }[type];
+/**
+ * `SourceMetadata`, discriminated by `source_type`: one component per plugin that declares its schema (named by the
+ * schema's `title`), and `PluginSourceMetadata` for every other source (free-form besides `source_type`).
+ */
+function sourceMetadataSchemas(sources: readonly DocumentedSource[]): Record<string, Schema> {
+  const declared = sources.filter((s) => s.sourceMetadataSchema);
+  const nameOf = (s: DocumentedSource): string => String(s.sourceMetadataSchema!.title ?? `${s.id}SourceMetadata`);
+  return {
+    SourceMetadata: {
+      description:
+        'Provenance captured when the file was synced, discriminated by source_type. Source plugins declare their ' +
+        'own shape; a plugin that does not is documented as PluginSourceMetadata.',
+      oneOf: [...declared.map(nameOf), 'PluginSourceMetadata'].map(ref),
+      discriminator: {
+        propertyName: 'source_type',
+        mapping: Object.fromEntries(declared.map((s) => [s.id, `#/components/schemas/${nameOf(s)}`])),
+      },
+    },
+    ...Object.fromEntries(declared.map((s) => [nameOf(s), s.sourceMetadataSchema!])),
+    PluginSourceMetadata: {
+      type: 'object',
+      description: 'Provenance from a source plugin that declares no schema (free-form besides source_type).',
+      required: ['source_type'],
+      properties: { source_type: { type: 'string', ...(declared.length ? { not: { enum: declared.map((s) => s.id) } } : {}) } },
+      additionalProperties: true,
+    },
+  };
 }
 
 const listOf = (item: string, description: string): Schema => ({
@@ -140,15 +88,22 @@ const listOf = (item: string, description: string): Schema => ({
   },
 });
 
-/** `components.schemas` of the document. */
-export const COMPONENT_SCHEMAS: Record<string, Schema> = {
+/** `components.schemas` of the document, with the `source_metadata` shapes the given plugins declare. */
+export function componentSchemas(sources: readonly DocumentedSource[]): Record<string, Schema> {
+  return {
+    ...COMPONENT_SCHEMAS,
+    ...sourceMetadataSchemas(sources),
+  };
+}
+
+const COMPONENT_SCHEMAS: Record<string, Schema> = {
   ErrorCode: { type: 'string', enum: Object.keys(ERROR_CODES), description: 'Stable error code' },
   Error: {
     type: 'object',
     required: ['error', 'code'],
     properties: { error: { type: 'string', description: 'Human-readable message' }, code: ref('ErrorCode') },
   },
-  FileStatus: { type: 'string', enum: ['pending', 'processing', 'completed', 'failed', 'not_applicable'] },
+  FileStatus: { type: 'string', enum: [...FILE_STATUSES] },
   File: {
     type: 'object',
     required: ['id', 'uri', 'status', 'bytes', 'created_at', 'updated_at', 'filename', 'metadata', 'source', 'source_metadata', 'url', 'canonical_url', 'content_sha256'],
@@ -240,5 +195,4 @@ export const COMPONENT_SCHEMAS: Record<string, Schema> = {
   },
   FileSegmentListResponse: listOf('FileSegment', 'Segments'),
   Health: { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['ok'] } } },
-  ...sourceMetadataSchemas,
 };

@@ -3,7 +3,9 @@
  * under `/v1`, plus media-ingest's extras (thumbnail images, Server-Sent Events, health). Built in code so the
  * server never reads the reference spec at run time.
  */
-import { COMPONENT_SCHEMAS } from './openapi-schemas.js';
+import { componentSchemas } from './openapi-schemas.js';
+import { LIST_QUERY, SEGMENT_QUERY, THUMBNAIL_QUERY, queryParameters } from './route-schemas.js';
+import type { DocumentedSource } from './openapi-schemas.js';
 
 type Json = Record<string, unknown>;
 
@@ -24,16 +26,6 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
 };
 
 const fileId: Json = { name: 'file_id', in: 'path', required: true, description: 'The file id', schema: { type: 'string', format: 'uuid' } };
-const page = (what: string): Json[] => [
-  { name: 'limit', in: 'query', required: false, description: `Number of ${what} to return`, schema: { type: 'integer', minimum: 1, maximum: 100, default: 50 } },
-  { name: 'offset', in: 'query', required: false, description: `Number of ${what} to skip`, schema: { type: 'integer', minimum: 0, default: 0 } },
-];
-const dateBound = (name: string, relation: string): Json => ({
-  name, in: 'query', required: false,
-  description: `Files created ${relation} this date: YYYY-MM-DD (UTC), an ISO 8601 timestamp, or Unix milliseconds`,
-  schema: { type: 'string' },
-});
-
 const PATHS: Json = {
   '/v1/files/sync': {
     post: {
@@ -46,14 +38,7 @@ const PATHS: Json = {
   '/v1/files': {
     get: {
       tags: ['Files'], operationId: 'listFiles', summary: 'List files',
-      parameters: [
-        { name: 'status', in: 'query', required: false, schema: ref('FileStatus') },
-        dateBound('created_before', 'before'),
-        dateBound('created_after', 'after'),
-        ...page('files'),
-        { name: 'order', in: 'query', required: false, schema: { type: 'string', enum: ['created_at', 'filename'], default: 'created_at' } },
-        { name: 'sort', in: 'query', required: false, schema: { type: 'string', enum: ['asc', 'desc'], default: 'desc' } },
-      ],
+      parameters: queryParameters(LIST_QUERY),
       responses: { 200: json(ref('FileList'), 'A page of files'), ...errors(400, 401, 500) },
     },
   },
@@ -75,12 +60,7 @@ const PATHS: Json = {
   '/v1/files/{file_id}/thumbnails': {
     get: {
       tags: ['Files', 'Thumbnails'], operationId: 'getThumbnails', summary: "List a file's thumbnails",
-      parameters: [
-        fileId,
-        { name: 'is_default', in: 'query', required: false, description: 'Only the default thumbnail (true) or only the others (false)', schema: { type: 'boolean' } },
-        { name: 'type', in: 'query', required: false, schema: ref('ThumbnailType') },
-        ...page('thumbnails'),
-      ],
+      parameters: [fileId, ...queryParameters(THUMBNAIL_QUERY)],
       responses: { 200: json(ref('ThumbnailList'), 'A page of thumbnails'), ...errors(400, 401, 404, 500) },
     },
   },
@@ -105,7 +85,7 @@ const PATHS: Json = {
   '/v1/files/{file_id}/segments': {
     get: {
       tags: ['Files', 'File Segments'], operationId: 'listFileSegments', summary: "List a file's uniform segments",
-      parameters: [fileId, ...page('segments')],
+      parameters: [fileId, ...queryParameters(SEGMENT_QUERY)],
       responses: { 200: json(ref('FileSegmentListResponse'), 'A page of segments'), ...errors(400, 401, 404, 500) },
     },
   },
@@ -142,6 +122,8 @@ export interface OpenApiOptions {
   serverUrl?: string;
   /** `info.version`. @default '0.1.0' */
   version?: string;
+  /** The registered source plugins: each one's declared `source_metadata` schema is documented. @default [] */
+  sources?: readonly DocumentedSource[];
 }
 
 /** Builds the OpenAPI 3.0 document of the media-ingest HTTP API. Returns a fresh object each call. */
@@ -167,7 +149,7 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): Json {
     components: {
       securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'One of MEDIA_INGEST_API_KEYS' } },
       responses,
-      schemas: COMPONENT_SCHEMAS,
+      schemas: componentSchemas(options.sources ?? []),
     },
   });
 }

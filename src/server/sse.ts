@@ -7,10 +7,11 @@
 import type { FastifyReply } from 'fastify';
 import type { Ingest, IngestEvent } from '../engine/ingest.js';
 import type { IngestFile } from '../engine/file-view.js';
+import { FILE_EVENT_TYPES } from '../ports/event-bus.js';
+import { isTerminalStatus } from '../ports/file-records.js';
 
-const STREAMED: readonly IngestEvent[] = ['file.processing', 'file.progress', 'file.completed', 'file.failed', 'file.deleted'];
+const STREAMED: readonly IngestEvent[] = FILE_EVENT_TYPES;
 const TERMINAL_EVENTS: ReadonlySet<string> = new Set(['file.completed', 'file.failed', 'file.deleted']);
-const TERMINAL_STATUSES: ReadonlySet<string> = new Set(['completed', 'failed', 'not_applicable']);
 
 /** Open event streams, so a closing server can end them (they would otherwise hold `close()` forever). */
 export class EventStreams {
@@ -25,8 +26,8 @@ export class EventStreams {
    * Streams the events of file `id` on the hijacked reply. `ingest.get(id)` runs first, so an unknown id throws
    * `not_found` before anything is written.
    */
-  stream(ingest: Ingest, id: string, reply: FastifyReply, heartbeatMs: number): void {
-    const current = ingest.get(id);
+  async stream(ingest: Ingest, id: string, reply: FastifyReply, heartbeatMs: number): Promise<void> {
+    const current = await ingest.get(id);
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
@@ -68,6 +69,6 @@ export class EventStreams {
     res.on('close', end);
     res.write(`retry: 3000\n\n`);
     send('file', current);
-    if (TERMINAL_STATUSES.has(current.status)) end();
+    if (isTerminalStatus(current.status)) end();
   }
 }

@@ -1,3 +1,4 @@
+import { errorForStatus, parseRetryAfter } from '../plugin-kit.js';
 import { IngestError } from '../errors.js';
 import type { DownloadRequest, HttpClient, HttpResponse, SourcePlugin } from '../plugin-api.js';
 import { describeKind, isNonMediaContentType, sniffKind } from './sniff.js';
@@ -58,29 +59,13 @@ export type RangeOutcome =
   | { kind: 'unsatisfiable' }
   | { kind: 'expired'; error: IngestError };
 
-/** Maps a non-2xx status of a media or page request to the contract's codes. */
-export function errorForStatus(response: HttpResponse, what = response.url): IngestError {
-  const status = response.status;
-  const retryAfter = parseRetryAfter(response.header('retry-after'));
-  const opts = retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter };
-  if (status === 404 || status === 410) return new IngestError('source_not_found', `${what} answered ${status}: not found`);
-  if (status === 401 || status === 403 || status === 451) return new IngestError('source_forbidden', `${what} answered ${status}: access denied`);
-  if (status === 429) return new IngestError('upstream_blocked', `${what} answered 429: rate limited`, opts);
-  if (status === 408) return new IngestError('timeout', `${what} answered 408: request timeout`, opts);
-  if (status >= 500) return new IngestError('upstream_error', `${what} answered ${status}`, { ...opts, retryable: true });
-  return new IngestError('upstream_error', `${what} answered an unexpected ${status}`, { retryable: false });
+/** Maps a non-2xx status of a media or page request to the contract's codes (see the plugin kit's `errorForStatus`). */
+export function errorForResponse(response: HttpResponse, what = response.url): IngestError {
+  return errorForStatus(response.status, { what, retryAfter: response.header('retry-after') });
 }
 
-/** Retry-After in seconds (delta-seconds or HTTP-date); undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
-  if (!value) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed);
-  // An HTTP-date names a day and month (`Tue, 01 Apr 2025 10:00:00 GMT`); anything else (`-5`, `1.5`) is unreadable.
-  if (!/[a-z]{3}/i.test(trimmed)) return undefined;
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000));
-}
+/** Retry-After in seconds (delta-seconds or HTTP-date): the plugin kit's, re-exported for the engine's tests. */
+export { parseRetryAfter };
 
 /** Reads chunks until `size` bytes (or the end) arrived; the same iterator then yields the rest. */
 async function peek(chunks: AsyncIterator<Buffer>, size: number): Promise<Buffer> {
@@ -126,7 +111,7 @@ export async function openMedia(
   const response = await send(http, request, options);
   if (response.status < 200 || response.status >= 300) {
     await response.dump();
-    throw errorForStatus(response);
+    throw errorForResponse(response);
   }
   return acceptFull(response, plugin);
 }
@@ -149,8 +134,8 @@ export async function openMediaFrom(
   if (status >= 200 && status < 300) return { kind: 'full', opened: await acceptFull(response, plugin) };
   await response.dump();
   if (status === 416) return { kind: 'unsatisfiable' };
-  if (status === 401 || status === 403 || status === 410) return { kind: 'expired', error: errorForStatus(response) };
-  throw errorForStatus(response);
+  if (status === 401 || status === 403 || status === 410) return { kind: 'expired', error: errorForResponse(response) };
+  throw errorForResponse(response);
 }
 
 function send(

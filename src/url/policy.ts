@@ -18,6 +18,11 @@ export interface UrlRule {
   readonly code: ErrorCode;
   /** The human message; names the scheme, connector or host concerned. */
   readonly message: (url: URL) => string;
+  /**
+   * A page host without a built-in resolver: refused only when no source plugin (other than a catch-all such as
+   * direct http) takes the URL, so a third-party plugin for it works without editing this list.
+   */
+  readonly pageHost?: boolean;
 }
 
 /** The host of `url`, lower-cased, without trailing dots (`www.youtube.com.` → `www.youtube.com`). */
@@ -86,6 +91,7 @@ function connectorLink(id: string, connector: string, match: (url: URL) => boole
 function pageHost(id: string, service: string, match: (url: URL) => boolean): UrlRule {
   return {
     id,
+    pageHost: true,
     match: (url) => web(url, match),
     code: 'unsupported_page_host',
     message: (url) =>
@@ -161,6 +167,8 @@ export const URL_RULES: readonly UrlRule[] = [
 export interface UrlPolicyOptions {
   /** Longest accepted URL, in characters of the trimmed input (default config: 8192). */
   maxUrlLength: number;
+  /** Also apply the page-host rules (the engine applies them later, see {@link refusePageHost}). @default true */
+  pageHosts?: boolean;
 }
 
 /**
@@ -196,9 +204,17 @@ export function parseAndCheckUrl(raw: string, options: UrlPolicyOptions): URL {
     throw new IngestError('invalid_url', `The host name is longer than DNS allows: ${preview(url.hostname)}`);
   }
   for (const rule of URL_RULES) {
+    if (rule.pageHost && options.pageHosts === false) continue;
     if (rule.match(url)) throw new IngestError(rule.code, rule.message(url));
   }
   return url;
+}
+
+/** Throws the page-host refusal of `url`, if a page-host rule matches it (see {@link UrlRule.pageHost}). */
+export function refusePageHost(url: URL): void {
+  for (const rule of URL_RULES) {
+    if (rule.pageHost && rule.match(url)) throw new IngestError(rule.code, rule.message(url));
+  }
 }
 
 /** A short, single-line rendering of user input for messages. */

@@ -15,11 +15,12 @@
  * (optionally under `unshare`), not the yt-dlp executable, and yt-dlp-wrap's `execPromise` buffers stdout without a
  * cap and puts stderr into its error messages, the two things this runner must not do.
  */
-import { createRequire } from 'node:module';
+import { cancelledBy } from '../plugin-kit.js';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { createRequire } from 'node:module';
 import { IngestError, isIngestError } from '../errors.js';
 import type { NetworkConfig, YtDlpConfig } from '../config/define-config.js';
 import type { YtDlpExtraction, YtDlpRunner } from '../plugin-api.js';
@@ -29,9 +30,6 @@ import { makePrivateDir, ytDlpTrust } from './trust.js';
 import type { YtDlpTrust } from './trust.js';
 import { networkNamespacePrefix, SANDBOX_REFUSAL, YTDLP_BOOTSTRAP } from './sandbox.js';
 import type { YtDlpLaunch } from './sandbox.js';
-
-/** CommonJS packages loaded on demand through `require`, which skips the ESM loader's export scan. */
-const requireCjs = createRequire(import.meta.url);
 
 /** Options of {@link ProcessYtDlpRunner}. */
 export interface ProcessYtDlpRunnerOptions {
@@ -156,7 +154,7 @@ export class ProcessYtDlpRunner implements YtDlpRunner {
     const commandArgs = prefix.length > 0 ? [...prefix.slice(1), ...args] : args.slice(1);
     return new Promise<ProcessOutcome>((resolve, reject) => {
       if (signal?.aborted) {
-        reject(isIngestError(signal.reason) ? signal.reason : new IngestError('cancelled', 'yt-dlp run cancelled'));
+        reject(cancelledBy(signal, 'the yt-dlp run'));
         return;
       }
       const child = spawn(command, commandArgs, { env: this.environment(), cwd: this.privateDir!, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -173,7 +171,7 @@ export class ProcessYtDlpRunner implements YtDlpRunner {
         config.timeoutMs,
       );
       const onAbort = (): void =>
-        stop(isIngestError(signal?.reason) ? signal.reason : new IngestError('cancelled', 'yt-dlp run cancelled'));
+        stop(cancelledBy(signal!, 'the yt-dlp run'));
       signal?.addEventListener('abort', onAbort, { once: true });
       child.stdout.on('data', (chunk: Buffer) => {
         stdoutBytes += chunk.length;
@@ -204,7 +202,7 @@ export class ProcessYtDlpRunner implements YtDlpRunner {
     if (isYouTubeExtractor(media.extractor)) {
       throw new IngestError('youtube_not_supported', 'yt-dlp resolved this URL to YouTube; YouTube is not supported here.');
     }
-    const { CookieJar } = requireCjs('tough-cookie') as typeof import('tough-cookie');
+    const { CookieJar } = createRequire(import.meta.url)('tough-cookie') as typeof import('tough-cookie'); // loaded on first use
     const cookieJar = new CookieJar();
     for (const cookie of media.setCookies) await cookieJar.setCookie(cookie, media.url, { ignoreError: true });
     return {

@@ -336,7 +336,7 @@ describe('adversarial corpus', () => {
     dnsPlans.set('mixed.test', [['93.184.216.34', '127.0.0.1']]);
     dnsPlans.set('rebind.test', ['EAI_AGAIN', ['127.0.0.1']]);
     dnsPlans.set('rebind-redirect.test', ['EAI_AGAIN', ['::ffff:127.0.0.1']]);
-    const filesBefore = ingest.list({ limit: 100 }).total;
+    const filesBefore = (await ingest.list({ limit: 100 })).total;
     let outcome: { status: Outcome | 'pending' | 'processing' | 'not_applicable'; code?: string; file?: IngestFile };
     try {
       const file = await ingest.sync(testCase.url(), { wait: true, ...(testCase.metadata !== undefined ? { metadata: testCase.metadata as Record<string, unknown> } : {}) });
@@ -349,7 +349,7 @@ describe('adversarial corpus', () => {
       const codes = Array.isArray(testCase.code) ? testCase.code : [testCase.code];
       expect(codes, JSON.stringify(outcome)).toContain(outcome.code);
     }
-    if (testCase.outcome === 'refused') expect(ingest.list({ limit: 100 }).total).toBe(filesBefore);
+    if (testCase.outcome === 'refused') expect((await ingest.list({ limit: 100 })).total).toBe(filesBefore);
     if (testCase.outcome === 'completed') testCase.check?.(outcome.file!);
     for (const p of testCase.never ?? []) expect(server.count('*', p)).toBe(0);
   });

@@ -29,7 +29,7 @@ const ingest = await createIngest({
 for (const url of plan.urls) {
   try {
     const file = await ingest.sync(url, { wait: true });
-    const thumbnails = ingest.thumbnails(file.id, { limit: 100 }).data.map((t) => ({ width: t.width, height: t.height }));
+    const thumbnails = (await ingest.thumbnails(file.id, { limit: 100 })).data.map((t) => ({ width: t.width, height: t.height }));
     print({ url, status: file.status, code: file.error?.code ?? null, message: file.error?.message ?? null, thumbnails });
   } catch (error) {
     print({ url, status: 'refused', code: (error as { code?: string }).code ?? 'not an IngestError', message: (error as Error).message, thumbnails: [] });

@@ -238,7 +238,7 @@ describe('thumbnail caching', () => {
     try {
       const file = await engine.ingest.sync(`https://${HOST}/video.mp4`, { wait: true, enableSegmentThumbnails: false });
       expect(file.status).toBe('completed');
-      const thumbnail = engine.ingest.thumbnails(file.id).data[0]!;
+      const thumbnail = (await engine.ingest.thumbnails(file.id)).data[0]!;
       const imagePath = new URL(thumbnail.url, 'http://x').pathname;
       const key = 'k-0123456789';
       const behindAuth = createServer({ ingest: engine.ingest, logger: false, apiKeys: [key], webhooks: false });

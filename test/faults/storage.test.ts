@@ -9,8 +9,8 @@ import path from 'node:path';
 import { ContainerModule } from 'inversify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOKENS } from '../../src/engine/container.js';
-import { ContentAddressedStore, nodeStorageFsForTests } from './storage-support.js';
-import type { StorageFs } from '../../src/store/blob-store.js';
+import { Spool, nodeStorageFsForTests } from './storage-support.js';
+import type { StorageFs } from '../../src/store/spool.js';
 import { connectToFor, serveFile, startFixtureServer } from '../support/fixture-server.js';
 import type { FixtureServer } from '../support/fixture-server.js';
 import { ensureMedia, mediaPath } from '../support/media.js';
@@ -124,11 +124,11 @@ describe('faults injected at the storage boundary (runs everywhere)', () => {
     ['EIO on fsync', faultyFs({ failSync: true, code: 'EIO' }), /EIO/],
   ])('%s fails the file with storage_error and leaves no partial blob', async (_name, fsys, message) => {
     const dataDir = tempDataDir('mi-inject-');
-    const store = new ContentAddressedStore(path.resolve(dataDir), fsys);
+    const spool = new Spool(path.resolve(dataDir), fsys);
     const engine = await startEngine({
       dataDir,
       connectTo: [connectToFor(server, [HOST])],
-      modules: [new ContainerModule(({ rebindSync }) => void rebindSync(TOKENS.Store).toConstantValue(store))],
+      modules: [new ContainerModule(({ rebindSync }) => void rebindSync(TOKENS.Spool).toConstantValue(spool))],
     });
     try {
       const file = await engine.ingest.sync(`http://${HOST}/big.mp4`, { wait: true });

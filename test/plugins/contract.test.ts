@@ -1,34 +1,54 @@
-// Runs the shared plugin contract (contract.ts) against every plugin registered in the default pipeline.config.ts,
-// and against the third-party example. Fails when a registered plugin has no contract case or no fixtures.
+// Runs the shared plugin contract (contract.ts) against every plugin registered as a built-in (pipeline.config.ts's
+// builtinPlugins()) and every other plugin folder that brings a case (the third-party example). Cases are discovered
+// at `plugins/*/test/contract.ts` and `examples/*/test/contract.ts`: a registered plugin without one fails here.
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadConfigFile } from '../../src/config/load-config.js';
 import type { SourcePlugin } from '../../src/plugin-api.js';
-import { exampleVod } from '../../examples/third-party-plugin/index.js';
+import { builtinPlugins } from '../../pipeline.config.js';
 import { ensureMedia } from '../support/media.js';
 import { forbiddenImportsIn, hasFixtureFiles, importSpecifiers, pluginContract, REPO_ROOT } from './contract.js';
-import { CONTRACT_CASES, FIXTURE_DIRS } from './contract-cases.js';
+import type { PluginContractCase } from './contract.js';
 
 ensureMedia();
-const config = await loadConfigFile(path.join(REPO_ROOT, 'pipeline.config.ts'));
-const registered: SourcePlugin[] = config.plugins ?? [];
+const registered: SourcePlugin[] = builtinPlugins();
+
+/** Every `<root>/*\/test/contract.ts`, imported, by the id of the plugin it makes. */
+async function discoverCases(): Promise<Map<string, PluginContractCase>> {
+  const cases = new Map<string, PluginContractCase>();
+  for (const root of ['plugins', 'examples']) {
+    for (const folder of readdirSync(path.join(REPO_ROOT, root))) {
+      const file = path.join(REPO_ROOT, root, folder, 'test', 'contract.ts');
+      if (!existsSync(file)) continue;
+      const { contract } = (await import(pathToFileURL(file).href)) as { contract: PluginContractCase };
+      cases.set(contract.plugin().id, contract);
+    }
+  }
+  return cases;
+}
+const cases = await discoverCases();
 
 describe('registered plugins', () => {
-  it('pipeline.config.ts registers the built-in sources, the direct-http catch-all last', () => {
+  it('pipeline.config.ts lists the built-in sources, the direct-http catch-all last', () => {
     expect(registered.map((p) => p.id)).toEqual(['dropbox', 'loom', 'tiktok', 'http']);
   });
 
-  it.each(registered.map((p) => [p.id]))('%s has a fixtures folder (fixtures/<id>/ or a declared mapping)', (id) => {
-    const dir = FIXTURE_DIRS[id] ?? `fixtures/${id}`;
-    expect(hasFixtureFiles(dir), `plugin "${id}" is registered but ${dir}/ holds no fixtures`).toBe(true);
+  it.each(registered.map((p) => [p.id]))('%s has a contract case beside it (<folder>/test/contract.ts)', (id) => {
+    expect(cases.get(id), `add plugins/<folder>/test/contract.ts for "${id}"`).toBeDefined();
   });
 
-  it.each(registered.map((p) => [p.id]))('%s has a contract case', (id) => {
-    expect(CONTRACT_CASES[id], `add a contract case for "${id}" in test/plugins/contract-cases.ts`).toBeDefined();
+  it.each(registered.map((p) => [p.id]))('%s has fixtures', (id) => {
+    const dir = cases.get(id)?.fixtures ?? '(no contract case)';
+    expect(hasFixtureFiles(dir), `plugin "${id}" is registered but ${dir}/ holds no fixtures`).toBe(true);
   });
 
   it('ids are unique', () => {
     expect(new Set(registered.map((p) => p.id)).size).toBe(registered.length);
+  });
+
+  it('discovers the third-party example too', () => {
+    expect([...cases.keys()]).toContain('example-vod');
   });
 });
 
@@ -66,7 +86,9 @@ describe('the static import check itself', () => {
 });
 
 for (const plugin of registered) {
-  const contract = CONTRACT_CASES[plugin.id];
+  const contract = cases.get(plugin.id);
   if (contract) pluginContract(plugin, contract);
 }
-pluginContract(exampleVod(), CONTRACT_CASES['example-vod']!);
+for (const [id, contract] of cases) {
+  if (!registered.some((p) => p.id === id)) pluginContract(contract.plugin(), contract);
+}

@@ -15,11 +15,16 @@ import type { FixtureServer } from '../support/fixture-server.js';
 
 export const REPO_ROOT = path.resolve(import.meta.dirname, '../..');
 
-/** What a plugin brings to the contract suite. */
+/**
+ * What a plugin brings to the contract suite, in `<its folder>/test/contract.ts` (exported as `contract`), beside
+ * its stand-in site (`test/site.ts`) and fixtures (`test/fixtures/`).
+ */
 export interface PluginContractCase {
-  /** The plugin's folder, relative to the repo root (its imports are checked). */
+  /** Makes the plugin (with its default options). */
+  plugin: () => SourcePlugin;
+  /** The plugin's folder, relative to the repo root (its imports are checked; its `test/` folder is not plugin code). */
   folder: string;
-  /** Its fixtures folder, relative to the repo root (`fixtures/<id>` unless declared otherwise). */
+  /** Its fixtures folder, relative to the repo root (`<folder>/test/fixtures` unless shared). */
   fixtures: string;
   /** A URL in its canonical form (as `identify` reports it). */
   canonical: string;
@@ -87,13 +92,15 @@ export function forbiddenImportsIn(root: string, files: Array<{ file: string; so
 }
 
 /**
- * {@link forbiddenImportsIn} for a plugin folder (relative to the repo root). A `pipeline.config.*` in it is skipped:
- * a config file registers plugins and may import the engine; it is not plugin code.
+ * {@link forbiddenImportsIn} for a plugin folder (relative to the repo root). A `pipeline.config.*` in it is skipped
+ * (a config file registers plugins and may import the engine), and so is its `test/` folder (its contract case,
+ * stand-in site and fixtures): neither is plugin code.
  */
 export function forbiddenImports(folder: string): string[] {
   const root = path.resolve(REPO_ROOT, folder);
   const files = sourceFiles(root)
     .filter((file) => !/^pipeline\.config\./.test(path.basename(file)))
+    .filter((file) => !path.relative(root, file).split(path.sep).includes('test'))
     .map((file) => ({ file, source: readFileSync(file, 'utf8') }));
   return forbiddenImportsIn(root, files);
 }

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { pino } from 'pino';
 import { CookieJar } from 'tough-cookie';
 import { describe, expect, it } from 'vitest';
-import { IngestError } from '../../src/plugin-api.js';
+import { expectIngestError } from '../support/errors.js';
 import type { HttpResponse, ResolveContext } from '../../src/plugin-api.js';
 import {
   classifyDropboxPage,
@@ -19,7 +19,7 @@ import {
 } from '../../plugins/dropbox/index.js';
 import type { DropboxResponseFacts } from '../../plugins/dropbox/index.js';
 
-const fixture = (name: string): Buffer => readFileSync(new URL(`../../fixtures/dropbox/${name}`, import.meta.url));
+const fixture = (name: string): Buffer => readFileSync(new URL(`../../plugins/dropbox/test/fixtures/${name}`, import.meta.url));
 
 const ID = 'k3j2h1g0f9e8d7c6b5a4z';
 const RLKEY = 'q1w2e3r4t5y6u7i8o9p0asdfg';
@@ -30,18 +30,6 @@ const identify = (url: string) => dropbox().identify(new URL(url));
 const download = (url: string) => {
   const u = new URL(url);
   return dropboxDownloadUrl(u, parseDropboxFileUrl(u));
-};
-const expectIngestError = (fn: () => unknown, code: string, message?: RegExp) => {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(IngestError);
-  expect((caught as IngestError).code).toBe(code);
-  if (message) expect((caught as IngestError).message).toMatch(message);
-  return caught as IngestError;
 };
 
 describe('dropbox URL recognition', () => {

@@ -1,19 +1,14 @@
 // Dropbox end to end: the real engine against an HTTPS stand-in for www.dropbox.com and its content host
-// (test/plugins/support/dropbox-site.ts), routed to loopback. The stand-in refuses a download without `rlkey`
+// (plugins/dropbox/test/site.ts), routed to loopback. The stand-in refuses a download without `rlkey`
 // with a 200 HTML sign-in page, and redirects `dl=1` to `uc<hex>.dl.dropboxusercontent.com` with a
 // Content-Disposition, as Dropbox does.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { pluginE2e } from './e2e.js';
 import { dropbox } from '../../plugins/dropbox/index.js';
-import { loom } from '../../plugins/loom/index.js';
-import { tiktok } from '../../plugins/tiktok/index.js';
-import { directHttp } from '../../plugins/direct-http/index.js';
-import { connectToFor, startFixtureServer } from '../support/fixture-server.js';
 import type { FixtureServer } from '../support/fixture-server.js';
-import { ensureMedia } from '../support/media.js';
-import { startEngine } from '../support/engine.js';
 import type { TestEngine } from '../support/engine.js';
-import { DROPBOX_CONTENT_HOST, DROPBOX_HOSTS, DROPBOX_LEGACY, DROPBOX_SHARES, installDropbox } from './support/dropbox-site.js';
-import type { DropboxSite } from './support/dropbox-site.js';
+import { DROPBOX_CONTENT_HOST, DROPBOX_HOSTS, DROPBOX_LEGACY, DROPBOX_SHARES, installDropbox } from '../../plugins/dropbox/test/site.js';
+import type { DropboxSite } from '../../plugins/dropbox/test/site.js';
 
 const { video } = DROPBOX_SHARES;
 const SHARE = `https://www.dropbox.com/scl/fi/${video.id}/Team%20demo.mp4?rlkey=${video.rlkey}&st=x1y2z3w4&dl=0`;
@@ -21,25 +16,13 @@ let server: FixtureServer;
 let site: DropboxSite;
 let engine: TestEngine;
 
-const fileCount = (): number => engine.ingest.list({ limit: 100 }).total;
+const fileCount = (): Promise<number> => harness.fileCount();
 const shareUrl = (share: { id: string; rlkey: string; name: string }, extra = ''): string =>
   `https://www.dropbox.com/scl/fi/${share.id}/${encodeURIComponent(share.name)}?rlkey=${share.rlkey}&dl=0${extra}`;
 
-beforeAll(async () => {
-  ensureMedia();
-  server = await startFixtureServer({ https: true });
-  site = installDropbox(server);
-  engine = await startEngine({
-    plugins: [dropbox(), loom(), tiktok(), directHttp()],
-    connectTo: [connectToFor(server, DROPBOX_HOSTS)],
-    retry: { attempts: 1 },
-    thumbnails: { width: 160 },
-  });
-});
-
-afterAll(async () => {
-  await engine?.close();
-  await server?.close();
+const harness = pluginE2e({ install: installDropbox, hosts: DROPBOX_HOSTS });
+beforeAll(() => {
+  ({ server, site, engine } = harness);
 });
 
 beforeEach(() => {
@@ -119,9 +102,9 @@ describe('Dropbox failures', () => {
     ['a link over its traffic limit (429)', shareUrl(DROPBOX_SHARES.traffic), 'upstream_blocked', /429|rate/i],
     ['a ZIP behind a .mp4 name', shareUrl(DROPBOX_SHARES.zip), 'unsupported_media_type', /ZIP/i],
   ])('%s → %s with no file', async (_name, url, code, message) => {
-    const before = fileCount();
+    const before = (await fileCount());
     await expect(engine.ingest.sync(url)).rejects.toMatchObject({ code, message: expect.stringMatching(message) });
-    expect(fileCount()).toBe(before);
+    expect((await fileCount())).toBe(before);
   });
 
   it.each([

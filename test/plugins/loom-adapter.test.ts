@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { pino } from 'pino';
 import { CookieJar } from 'tough-cookie';
 import { describe, expect, it } from 'vitest';
+import { expectIngestError } from '../support/errors.js';
 import { IngestError } from '../../src/plugin-api.js';
 import type { HttpRequestOptions, HttpResponse, ResolveContext } from '../../src/plugin-api.js';
 import {
@@ -19,11 +20,11 @@ import {
   parseLoomOembed,
   parseLoomUrl,
   parseLoomUrlAnswer,
-  sanitizeTitle,
 } from '../../plugins/loom/index.js';
+import { sanitizeTitle } from '../../src/plugin-api.js';
 import type { LoomUrlAnswer } from '../../plugins/loom/index.js';
 
-const raw = (name: string): Buffer => readFileSync(new URL(`../../fixtures/loom/${name}`, import.meta.url));
+const raw = (name: string): Buffer => readFileSync(new URL(`../../plugins/loom/test/fixtures/${name}`, import.meta.url));
 const text = (name: string): string => raw(name).toString('utf8');
 const json = (name: string): unknown => JSON.parse(text(name));
 
@@ -33,17 +34,6 @@ const TRANSCODED_MP4 = (json('transcoded-url.ok.json') as { url: string }).url;
 const RAW_MP4 = (json('raw-url.mp4.json') as { url: string }).url;
 
 const identify = (url: string) => loom().identify(new URL(url));
-const expectIngestError = (fn: () => unknown, code: string, message?: RegExp) => {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(IngestError);
-  expect((caught as IngestError).code).toBe(code);
-  if (message) expect((caught as IngestError).message).toMatch(message);
-};
 
 describe('loom URL recognition and identity', () => {
   it.each([

@@ -1,41 +1,24 @@
 // Loom end to end: the real engine against an HTTPS stand-in for www.loom.com (session API, GraphQL, oEmbed),
 // cdn.loom.com (signed MP4/WebM) and luna.loom.com (HLS/DASH manifests), routed to loopback
-// (test/plugins/support/loom-site.ts).
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { dropbox } from '../../plugins/dropbox/index.js';
+// (plugins/loom/test/site.ts).
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { pluginE2e } from './e2e.js';
 import { loom } from '../../plugins/loom/index.js';
-import { tiktok } from '../../plugins/tiktok/index.js';
-import { directHttp } from '../../plugins/direct-http/index.js';
-import { connectToFor, startFixtureServer } from '../support/fixture-server.js';
 import type { FixtureServer } from '../support/fixture-server.js';
-import { ensureMedia } from '../support/media.js';
-import { startEngine } from '../support/engine.js';
 import type { TestEngine } from '../support/engine.js';
-import { installLoom, LOOM_HOSTS, LOOM_VIDEOS } from './support/loom-site.js';
-import type { LoomSite } from './support/loom-site.js';
+import { installLoom, LOOM_HOSTS, LOOM_VIDEOS } from '../../plugins/loom/test/site.js';
+import type { LoomSite } from '../../plugins/loom/test/site.js';
 
 const ID = LOOM_VIDEOS.ok.id;
 let server: FixtureServer;
 let site: LoomSite;
 let engine: TestEngine;
 
-const fileCount = (): number => engine.ingest.list({ limit: 100 }).total;
+const fileCount = (): Promise<number> => harness.fileCount();
 
-beforeAll(async () => {
-  ensureMedia();
-  server = await startFixtureServer({ https: true });
-  site = installLoom(server);
-  engine = await startEngine({
-    plugins: [dropbox(), loom(), tiktok(), directHttp()],
-    connectTo: [connectToFor(server, LOOM_HOSTS)],
-    retry: { attempts: 1 },
-    thumbnails: { width: 160 },
-  });
-});
-
-afterAll(async () => {
-  await engine?.close();
-  await server?.close();
+const harness = pluginE2e({ install: installLoom, hosts: LOOM_HOSTS });
+beforeAll(() => {
+  ({ server, site, engine } = harness);
 });
 
 beforeEach(() => {
@@ -106,9 +89,9 @@ describe('Loom failures', () => {
     ['a password-protected video', LOOM_VIDEOS.password.id, 'source_forbidden', /password/],
     ['a deleted video', LOOM_VIDEOS.missing.id, 'source_not_found', /does not exist/],
   ])('%s → %s with no file, and no manifest is ever fetched', async (_name, id, code, message) => {
-    const before = fileCount();
+    const before = (await fileCount());
     await expect(engine.ingest.sync(`https://www.loom.com/share/${id}`)).rejects.toMatchObject({ code, message: expect.stringMatching(message) });
-    expect(fileCount()).toBe(before);
+    expect((await fileCount())).toBe(before);
     expect(site.manifestRequests()).toHaveLength(0);
     expect(site.cdnRequests()).toHaveLength(0);
   });
@@ -120,9 +103,9 @@ describe('Loom failures', () => {
       res.writeHead(200, { 'content-type': 'video/mp4' });
       res.end('#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nhttps://luna.loom.com/1080p/playlist.m3u8\n');
     }, { host: 'cdn.loom.com' });
-    const before = fileCount();
+    const before = (await fileCount());
     await expect(engine.ingest.sync(`https://www.loom.com/share/${id}`)).rejects.toMatchObject({ code: 'unsupported_media_type' });
-    expect(fileCount()).toBe(before);
+    expect((await fileCount())).toBe(before);
     expect(site.manifestRequests()).toHaveLength(0);
   });
 

@@ -13,7 +13,7 @@ import { connectToFor, startFixtureServer } from '../support/fixture-server.js';
 import type { FixtureServer } from '../support/fixture-server.js';
 import { ensureMedia } from '../support/media.js';
 import { REPO_ROOT } from './contract.js';
-import { EXAMPLE_VOD_HOSTS, EXAMPLE_VOD_VIDEOS, installExampleVod } from './support/example-vod-site.js';
+import { EXAMPLE_VOD_HOSTS, EXAMPLE_VOD_VIDEOS, installExampleVod } from '../../examples/third-party-plugin/test/site.js';
 
 const CONFIG = path.join(REPO_ROOT, 'examples/third-party-plugin/pipeline.config.ts');
 let server: FixtureServer;
@@ -67,9 +67,9 @@ describe('third-party plugin example', () => {
     ['an HLS-only video', EXAMPLE_VOD_VIDEOS.hlsOnly.id, 'unsupported_media_type'],
     ['a video still processing', EXAMPLE_VOD_VIDEOS.processing.id, 'upstream_error'],
   ])('maps %s to %s with no file', async (_name, id, code) => {
-    const before = ingest.list({ limit: 100 }).total;
+    const before = (await ingest.list({ limit: 100 })).total;
     await expect(ingest.sync(`https://vod.example.test/watch/${id}`)).rejects.toMatchObject({ code });
-    expect(ingest.list({ limit: 100 }).total).toBe(before);
+    expect((await ingest.list({ limit: 100 })).total).toBe(before);
   });
 
   it('type-checks on its own (the documented example cannot rot)', () => {

@@ -20,7 +20,7 @@ import {
 } from '../../plugins/tiktok/index.js';
 import type { TikTokPageResult, TikTokPost } from '../../plugins/tiktok/index.js';
 
-const fixture = (name: string): string => readFileSync(new URL(`../../fixtures/tiktok/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string): string => readFileSync(new URL(`../../plugins/tiktok/test/fixtures/${name}`, import.meta.url), 'utf8');
 const V16 = 'https://v16-webapp-prime.tiktok.com';
 const V19 = 'https://v19.tiktokcdn.com';
 const ID = '7234567890123456789';

@@ -1,21 +1,17 @@
 // TikTok end to end: the real engine (SQLite, ffprobe, ffmpeg) against an HTTPS stand-in that answers for
-// www.tiktok.com, the short-link hosts and the media CDN (test/plugins/support/tiktok-site.ts), routed to loopback
+// www.tiktok.com, the short-link hosts and the media CDN (plugins/tiktok/test/site.ts), routed to loopback
 // with MEDIA_INGEST_CONNECT_TO. The CDN refuses a media request without the page's cookie and Referer, like TikTok's.
 import https from 'node:https';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { dropbox } from '../../plugins/dropbox/index.js';
-import { loom } from '../../plugins/loom/index.js';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { pluginE2e } from './e2e.js';
 import { tiktok } from '../../plugins/tiktok/index.js';
-import { directHttp } from '../../plugins/direct-http/index.js';
-import { connectToFor, startFixtureServer, testCa } from '../support/fixture-server.js';
+import { testCa } from '../support/fixture-server.js';
 import type { FixtureServer } from '../support/fixture-server.js';
-import { ensureMedia } from '../support/media.js';
-import { startEngine } from '../support/engine.js';
 import type { TestEngine } from '../support/engine.js';
 import {
   installTikTok, TIKTOK_HOSTS, TIKTOK_LOGIN_WALL_ID, TIKTOK_PAGE_403_ID, TIKTOK_POSTS, TIKTOK_STATUS_PAGES,
-} from './support/tiktok-site.js';
-import type { TikTokSite } from './support/tiktok-site.js';
+} from '../../plugins/tiktok/test/site.js';
+import type { TikTokSite } from '../../plugins/tiktok/test/site.js';
 
 const VIDEO = TIKTOK_POSTS.universal.id;
 const LONG = `https://www.tiktok.com/@jane.doe_99/video/${VIDEO}?is_from_webapp=1&sender_device=pc`;
@@ -38,25 +34,13 @@ function cdnStatus(path: string, headers: Record<string, string> = {}, host = 'v
   });
 }
 
-const fileCount = (): number => engine.ingest.list({ limit: 100 }).total;
+const fileCount = (): Promise<number> => harness.fileCount();
 
-beforeAll(async () => {
-  ensureMedia();
-  server = await startFixtureServer({ https: true });
-  site = installTikTok(server);
-  engine = await startEngine({
-    plugins: [dropbox(), loom(), tiktok(), directHttp()],
-    connectTo: [connectToFor(server, TIKTOK_HOSTS)],
-    // The native parser only: the yt-dlp fallback has its own test (ytdlp-fallback.test.ts).
-    ytDlp: { enabled: false },
-    retry: { attempts: 1 },
-    thumbnails: { width: 160 },
-  });
-});
-
-afterAll(async () => {
-  await engine?.close();
-  await server?.close();
+const harness = pluginE2e({ install: installTikTok, hosts: TIKTOK_HOSTS,
+  // The native parser only: the yt-dlp fallback has its own test (ytdlp-fallback.test.ts).
+  engine: { ytDlp: { enabled: false } } });
+beforeAll(() => {
+  ({ server, site, engine } = harness);
 });
 
 beforeEach(() => server.clearRequests());
@@ -145,10 +129,10 @@ describe('TikTok URL forms', () => {
     ['a short link chaining to another short link', 'https://vm.tiktok.com/ZMchain01/'],
   ])('a %s short link expands to the long form: same file, and it becomes an alias', async (_name, short) => {
     const first = await engine.ingest.sync(LONG, { wait: true });
-    const before = fileCount();
+    const before = (await fileCount());
     const viaShort = await engine.ingest.sync(short, { wait: true });
     expect(viaShort.id).toBe(first.id);
-    expect(fileCount()).toBe(before);
+    expect((await fileCount())).toBe(before);
     expect(server.requests.some((r) => r.host === 'vm.tiktok.com' || r.host === 'vt.tiktok.com' || r.path.startsWith('/t/'))).toBe(true);
     server.clearRequests();
     const alias = await engine.ingest.sync(short);
@@ -166,10 +150,10 @@ describe('TikTok failures', () => {
     ['page answering 403', `https://www.tiktok.com/@someone/video/${TIKTOK_PAGE_403_ID}`, 'upstream_blocked'],
     ['dead short link (redirects home)', 'https://vm.tiktok.com/ZMdead123/', 'source_not_found'],
   ])('%s → %s with no file', async (_name, url, code) => {
-    const before = fileCount();
+    const before = (await fileCount());
     const mediaRequests = site.cdn.length;
     await expect(engine.ingest.sync(url)).rejects.toMatchObject({ code });
-    expect(fileCount()).toBe(before);
+    expect((await fileCount())).toBe(before);
     expect(site.cdn).toHaveLength(mediaRequests);
   });
 

@@ -18,8 +18,8 @@ import { ensureMedia, mediaPath } from '../support/media.js';
 import { startEngine } from '../support/engine.js';
 import { requireOptional } from '../support/optional.js';
 import type { TestEngine } from '../support/engine.js';
-import { installTikTok, TIKTOK_HOSTS, TIKTOK_POSTS, TIKTOK_STATUS_PAGES } from './support/tiktok-site.js';
-import type { TikTokSite } from './support/tiktok-site.js';
+import { installTikTok, TIKTOK_HOSTS, TIKTOK_POSTS, TIKTOK_STATUS_PAGES } from '../../plugins/tiktok/test/site.js';
+import type { TikTokSite } from '../../plugins/tiktok/test/site.js';
 
 /** yt-dlp 2023.03.04's TikTok extractor asks this app-API host first; the tests make the guard refuse it. */
 const TIKTOK_API_HOST = 'api16-normal-c-useast1a.tiktokv.com';
@@ -92,7 +92,7 @@ describe.skipIf(!ytDlpPresent)('yt-dlp fallback (real yt-dlp binary)', () => {
     const { id, code } = TIKTOK_STATUS_PAGES.challenge;
     await expect(engine.ingest.sync(`https://www.tiktok.com/@/video/${id}`)).rejects.toMatchObject({ code });
     expect(site.pageRequests(id)).toBe(2);
-    expect(engine.ingest.list({ limit: 100 }).data.some((f) => f.canonical_url?.endsWith(id))).toBe(false);
+    expect((await engine.ingest.list({ limit: 100 })).data.some((f) => f.canonical_url?.endsWith(id))).toBe(false);
   });
 
   it('drives the generic extractor through the proxy: CONNECT for https, absolute-form for http', async () => {

@@ -6,7 +6,25 @@ import os from 'node:os';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ContentAddressedStore } from '../../src/store/blob-store.js';
+import { Spool } from '../../src/store/spool.js';
+import type { PartialWrite } from '../../src/store/spool.js';
+import { FsBlobStore } from '../../src/adapters/local/fs-blob-store.js';
+
+/** The spool and the local blob store together: a download is finished in the spool, then put by its hash. */
+class SpoolAndStore extends Spool {
+  readonly blobs = new FsBlobStore(this.dataDir);
+
+  override async init(): Promise<void> {
+    await super.init();
+    await this.blobs.init();
+  }
+
+  async commitPartial(partial: PartialWrite): Promise<{ sha256: string; bytes: number; path: string }> {
+    const spooled = await this.finishPartial(partial);
+    await this.blobs.putBlob(spooled.path, spooled.sha256);
+    return { ...spooled, path: this.blobs.blobPath(spooled.sha256) };
+  }
+}
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'mi-partial-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -32,7 +50,7 @@ describe('PartialWrite', () => {
       fc.boolean(),
       async (bytes, sizes, cuts, crash) => {
         const data = Buffer.from(bytes);
-        const store = new ContentAddressedStore(path.join(root, `d${++run}`));
+        const store = new SpoolAndStore(path.join(root, `d${++run}`));
         await store.init();
         const id = `file-${run}`;
         let partial = await store.createPartial(id);
@@ -58,7 +76,7 @@ describe('PartialWrite', () => {
   });
 
   it('refuses to reopen a temp file shorter than its recorded durable length', async () => {
-    const store = new ContentAddressedStore(path.join(root, 'short'));
+    const store = new SpoolAndStore(path.join(root, 'short'));
     await store.init();
     writeFileSync(store.partialPath('abc'), Buffer.alloc(10));
     expect(await store.reopenPartial('abc', 11)).toBeUndefined();
@@ -68,7 +86,7 @@ describe('PartialWrite', () => {
   });
 
   it('catches a temp file changed on disk behind its back (hash re-check of a resumed download)', async () => {
-    const store = new ContentAddressedStore(path.join(root, 'tamper'));
+    const store = new SpoolAndStore(path.join(root, 'tamper'));
     await store.init();
     const partial = await store.createPartial('t1');
     await partial.append(chunks(Buffer.alloc(5000, 7), [1000]));

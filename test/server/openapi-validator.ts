@@ -107,7 +107,8 @@ export function cloudglueValidator(ours: Json): SpecValidator {
   const ourSchemas = (ours.components as Json).schemas as Record<string, Json>;
   const file = schemas.File!.properties as Record<string, Json>;
   file.source = { ...file.source, enum: [...(file.source!.enum as string[]), 'tiktok'] };
-  for (const name of ['HttpSourceMetadata', 'TikTokSourceMetadata', 'LoomSourceMetadata']) {
+  // Each registered plugin documents its own shape; only those of the server's plugins are in its document.
+  for (const name of ['HttpSourceMetadata', 'TikTokSourceMetadata', 'LoomSourceMetadata'].filter((n) => ourSchemas[n])) {
     schemas[`MediaIngest${name}`] = ourSchemas[name]!;
     (schemas.SourceMetadata!.oneOf as Json[]).push({ $ref: `#/components/schemas/MediaIngest${name}` });
   }

@@ -59,7 +59,9 @@ describe('media-ingest serve', () => {
       expect((await fetch(`${url}/v1/files`)).status).toBe(401);
       const list = await fetch(`${url}/v1/files`, { headers: { authorization: 'Bearer k-two' } });
       expect(await list.json()).toMatchObject({ object: 'list', total: 0 });
-      await new Promise((r) => setTimeout(r, 100));
+      // The request log line is written as the response finishes: wait for it, not for a fixed time.
+      const deadline = Date.now() + 10_000;
+      while (!served.stderr().includes('"url":"/v1/files"') && Date.now() < deadline) await new Promise((r) => served.child.stderr!.once('data', r));
       expect(served.stderr()).toContain('"url":"/v1/files"');
     } finally {
       served.child.kill('SIGTERM');

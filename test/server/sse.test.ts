@@ -19,9 +19,20 @@ interface SseMessage {
 }
 
 /** Reads an event stream to its end: the events, and how many heartbeat comments came by. */
-async function readEvents(url: string, signal?: AbortSignal): Promise<{ status: number; type: string | null; events: SseMessage[]; heartbeats: number }> {
+/** Reads a whole event stream; `onFirstEvent` is called once the first event (the current File) has arrived. */
+async function readEvents(
+  url: string, signal?: AbortSignal, onFirstEvent?: () => void,
+): Promise<{ status: number; type: string | null; events: SseMessage[]; heartbeats: number }> {
   const response = await fetch(url, { headers: { authorization: `Bearer ${API_KEY}`, accept: 'text/event-stream' }, ...(signal ? { signal } : {}) });
-  const text = await response.text();
+  const decoder = new TextDecoder();
+  let text = '';
+  for await (const chunk of response.body ?? []) {
+    text += decoder.decode(chunk as Uint8Array, { stream: true });
+    if (onFirstEvent && /(^|\n)event: [^\n]*\n[^]*?\n\n/.test(text)) {
+      onFirstEvent();
+      onFirstEvent = undefined;
+    }
+  }
   const events: SseMessage[] = [];
   let heartbeats = 0;
   for (const block of text.split('\n\n')) {
@@ -89,8 +100,10 @@ describe('file events (SSE)', () => {
   it('sends file.deleted and closes when the file is deleted mid-download', async () => {
     const { api } = harness;
     const synced = await syncOk(api, { url: `http://${HOST}/hang.m4a` });
-    const reading = readEvents(`${harness.baseUrl}/v1/files/${synced.id as string}/events`);
-    await new Promise((r) => setTimeout(r, 300));
+    let subscribed!: () => void;
+    const firstEvent = new Promise<void>((resolve) => (subscribed = resolve));
+    const reading = readEvents(`${harness.baseUrl}/v1/files/${synced.id as string}/events`, undefined, subscribed);
+    await firstEvent;
     expect((await api.delete(`/v1/files/${synced.id as string}`)).status).toBe(200);
     const stream = await reading;
     expect(stream.events[0]!.event).toBe('file');
@@ -102,8 +115,10 @@ describe('server shutdown', () => {
   it('ends open event streams so close() does not hang', async () => {
     const own = await startApi({ connectTo: [connectToFor(fixtures, [HOST])] });
     const synced = await syncOk(own.api, { url: `http://${HOST}/hang.m4a` });
-    const reading = readEvents(`${own.baseUrl}/v1/files/${synced.id as string}/events`);
-    await new Promise((r) => setTimeout(r, 200));
+    let subscribed!: () => void;
+    const firstEvent = new Promise<void>((resolve) => (subscribed = resolve));
+    const reading = readEvents(`${own.baseUrl}/v1/files/${synced.id as string}/events`, undefined, subscribed);
+    await firstEvent;
     const started = Date.now();
     await own.app.close();
     const stream = await reading;
@@ -112,7 +127,7 @@ describe('server shutdown', () => {
     await own.engine.ingest.close();
     // The engine checkpointed the in-flight file back to pending; a restart would resume it.
     const reopened = await startEngine({ dataDir: own.engine.dataDir, recover: false });
-    expect(reopened.ingest.get(synced.id as string).status).toBe('pending');
+    expect((await reopened.ingest.get(synced.id as string)).status).toBe('pending');
     await reopened.close();
   });
 });

@@ -1,6 +1,8 @@
 // Harness of the HTTP API tests: a real engine + createServer() listening on loopback, fixture media servers, and
 // a fetch-based client that validates every JSON response against OUR /openapi.json and (for Cloudglue's
 // schemas) against the Cloudglue reference spec.
+import { TERMINAL_STATUSES } from '../../src/ports/file-records.js';
+import type { FileStatus } from '../../src/ports/file-records.js';
 import type { FastifyInstance } from 'fastify';
 import { expect } from 'vitest';
 import { createServer } from '../../src/server/index.js';
@@ -151,7 +153,7 @@ export async function pollUntilTerminal(api: ApiClient, id: string, options?: Re
   for (;;) {
     const { status, json } = await api.get<Json>(`/v1/files/${id}`, options);
     expect(status).toBe(200);
-    if (['completed', 'failed', 'not_applicable'].includes(json.status as string)) return json;
+    if (TERMINAL_STATUSES.has(json.status as FileStatus)) return json;
     if (Date.now() > deadline) throw new Error(`file ${id} still ${String(json.status)} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -1,2 +1,2 @@
-// A config file with nothing in it: tests give every option explicitly.
-export default {};
+// A config with nothing in it, not even the built-in plugins: tests give every option explicitly.
+export default { builtinPlugins: [] };

@@ -24,6 +24,7 @@ const DNS_NAMES = [
   'www.loom.com', 'loom.com', 'cdn.loom.com', '*.loom.com',
   'www.dropbox.com', 'dropbox.com', '*.dl.dropboxusercontent.com', '*.dropboxusercontent.com',
   '*.test-cdn.test',
+  'vimeo.com', 'player.vimeo.com',
 ];
 const IPS = ['127.0.0.1', '::1'];
 const MIN_REMAINING_MS = 30 * 24 * 3600 * 1000;

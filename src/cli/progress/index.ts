@@ -29,7 +29,7 @@ export function progressMode(flags: { quiet?: boolean; progress?: string }, stde
 
 /** What the display needs from the engine: its events, and a way to read a file. */
 export interface ProgressSource extends Pick<EventEmitter, 'on' | 'off'> {
-  get(id: string): IngestFile;
+  get(id: string): IngestFile | Promise<IngestFile>;
 }
 
 /** Options of {@link SyncProgress}. */
@@ -131,17 +131,25 @@ export class SyncProgress {
   private tick(pollMs: number): void {
     if (this.stopped) return;
     if (this.fileId && this.now() - this.lastEventAt >= pollMs) {
-      try {
-        const file = this.source.get(this.fileId);
-        if (file.progress && JSON.stringify(file.progress) !== JSON.stringify(this.last?.progress)) {
-          this.take(file);
-          if (this.options.mode === 'json') {
-            this.stream.write(`${JSON.stringify({ event: 'file.progress', id: file.id, status: file.status, progress: file.progress })}\n`);
-            return;
-          }
-        }
-      } catch {
-        return; // closing, or the file is gone: the command reports that itself
+      void this.poll(this.fileId);
+      return;
+    }
+    if (this.options.mode === 'line') this.draw(false);
+  }
+
+  private async poll(fileId: string): Promise<void> {
+    let file: IngestFile;
+    try {
+      file = await this.source.get(fileId);
+    } catch {
+      return; // closing, or the file is gone: the command reports that itself
+    }
+    if (this.stopped) return;
+    if (file.progress && JSON.stringify(file.progress) !== JSON.stringify(this.last?.progress)) {
+      this.take(file);
+      if (this.options.mode === 'json') {
+        this.stream.write(`${JSON.stringify({ event: 'file.progress', id: file.id, status: file.status, progress: file.progress })}\n`);
+        return;
       }
     }
     if (this.options.mode === 'line') this.draw(false);

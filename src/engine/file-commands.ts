@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto';
+import { IngestError, isIngestError, toIngestError } from '../errors.js';
+import type { ErrorCode } from '../errors.js';
+import { ERROR_CODES } from '../errors.js';
+import type { EventBus, FileEventPayload } from '../ports/event-bus.js';
+import { IN_FLIGHT_STATUSES, isTerminalStatus } from '../ports/file-records.js';
+import type { FileRow, Registry } from '../ports/registry.js';
+import type { FileRunJob, WorkQueue } from '../ports/work-queue.js';
+import { parseAndCheckUrl } from '../url/policy.js';
+import { normalizeUrl } from '../url/normalize.js';
+import type { IngestConfig } from '../config/define-config.js';
+import type { FileOutputs } from './file-outputs.js';
+import type { FileQueries, FileViews } from './file-queries.js';
+import { sha256 } from './file-rows.js';
+import type { IngestFile } from './file-view.js';
+import type { PluginRouter } from './plugin-router.js';
+import { SingleFlight } from './single-flight.js';
+import { validateMetadata, validateUpdate } from './validate.js';
+
+/** Options of {@link Ingest.sync}. */
+export interface SyncOptions {
+  /** User metadata stored with a new file (ignored when the URL was synced before). */
+  metadata?: Record<string, unknown> | null;
+  /** Segment thumbnails for this file. @default config.thumbnails.segmentThumbnailsByDefault */
+  enableSegmentThumbnails?: boolean;
+  /** Resolve only when the file reaches a terminal status. @default false */
+  wait?: boolean;
+}
+
+/** What the commands work with. */
+export interface CommandDeps {
+  config: IngestConfig;
+  registry: Registry;
+  queue: WorkQueue;
+  bus: EventBus;
+  router: PluginRouter;
+  views: FileViews;
+  queries: FileQueries;
+  outputs: FileOutputs;
+}
+
+/**
+ * The write side of the engine: sync (validate, refuse early, dedupe by alias and identity, enqueue a run and answer
+ * once its media response is open), update and delete. Runs happen in {@link FileRun}s behind the work queue.
+ */
+export class FileCommands {
+  private readonly flights = new SingleFlight();
+
+  constructor(private readonly d: CommandDeps) {}
+
+  /** Validates, dedupes and starts a URL; resolves once the media response is open (or the file exists). */
+  async sync(rawUrl: string, options: SyncOptions = {}): Promise<IngestFile> {
+    const { config, registry, router } = this.d;
+    if (typeof rawUrl !== 'string') throw new IngestError('invalid_url', 'The URL must be a string');
+    const url = parseAndCheckUrl(rawUrl, { maxUrlLength: config.limits.maxUrlLength, pageHosts: false });
+    const metadata = validateMetadata(options.metadata, config.limits.maxMetadataBytes);
+    const aliasHash = sha256(`alias:${normalizeUrl(url)}`);
+    const segmentThumbnails = options.enableSegmentThumbnails ?? config.thumbnails.segmentThumbnailsByDefault;
+    return this.flights.run(`alias:${aliasHash}`, async () => {
+      const known = await registry.findByAlias(aliasHash);
+      if (known) return this.existing(known);
+      const plugin = router.pluginFor(url);
+      const offline = plugin.identify(url);
+      const job: FileRunJob = { kind: 'new', jobId: randomUUID(), url: url.href, aliasHash, metadata, segmentThumbnails };
+      if (!offline) return this.launch(job);
+      const identityHash = sha256(offline.key);
+      return this.flights.run(`identity:${identityHash}`, async () => {
+        const row = await registry.findByIdentity(identityHash);
+        if (!row) return this.launch(job);
+        await registry.addAlias(aliasHash, row.id, url.href);
+        return this.existing(row);
+      });
+    });
+  }
+
+  async update(id: string, changes: { metadata?: unknown; filename?: unknown }): Promise<IngestFile> {
+    await this.d.queries.requireRow(id);
+    const valid = validateUpdate(changes, this.d.config.limits.maxMetadataBytes);
+    return this.d.views.file(await this.d.registry.updateUserFields(id, valid));
+  }
+
+  /** Deletes a file, cancelling its run; the blob goes when no other file references it. */
+  async delete(id: string): Promise<{ id: string; object: 'file' }> {
+    const { registry, queue, outputs, bus } = this.d;
+    const row = await this.d.queries.requireRow(id);
+    const file = await this.d.views.file(row);
+    await queue.cancel(id, 'deleted');
+    const latest = (await registry.getFile(id)) ?? row;
+    await registry.deleteFile(id);
+    await outputs.discard(id, latest.content_sha256);
+    await bus.publish({ type: 'file.deleted', file: file as unknown as FileEventPayload });
+    return { id, object: 'file' };
+  }
+
+  /** Runs an existing file again (failed, orphaned, or lost its outputs). */
+  async restart(row: FileRow): Promise<IngestFile> {
+    try {
+      this.d.router.pluginFor(new URL(row.url));
+    } catch (thrown) {
+      // No plugin takes it any more (the config changed): the file cannot run again.
+      const error = toIngestError(thrown, 'invalid_url');
+      const claim = await this.d.registry.claim(row.id, this.d.queue.owner, {}, row.run_token);
+      if (claim) {
+        const failed = await this.d.registry.release(row.id, claim.token, { status: 'failed', error_code: error.code, error_message: error.message });
+        await this.d.bus.publish({ type: 'file.failed', file: (await this.d.views.file(failed)) as unknown as FileEventPayload });
+      }
+      throw error;
+    }
+    return this.launch({ kind: 'restart', jobId: row.id, url: row.url });
+  }
+
+  /** An existing file: returned unchanged, unless it failed or was orphaned, in which case it runs again. */
+  private async existing(row: FileRow): Promise<IngestFile> {
+    const { queue, registry } = this.d;
+    const settling = queue.settled(row.id);
+    if (settling && isTerminalStatus(row.status)) {
+      // Its run just recorded the outcome and is finishing: wait for it before deciding.
+      await settling;
+      row = (await registry.getFile(row.id)) ?? row;
+    }
+    const active = queue.settled(row.id) !== undefined;
+    if (row.status === 'failed' && !active) return this.restart(row);
+    // Left in flight by a worker that is gone (or checkpointed by close()): resume it now.
+    if (IN_FLIGHT_STATUSES.has(row.status) && !active && !(await queue.isLiveOwner(row.owner))) return this.restart(row);
+    return this.d.views.file(row);
+  }
+
+  /** Enqueues a run; resolves with its file once it is ready, rejects with what refused it before that. */
+  private launch(job: FileRunJob): Promise<IngestFile> {
+    const { bus, queue } = this.d;
+    return new Promise<IngestFile>((resolve, reject) => {
+      const unsubscribe = bus.subscribe({ jobId: job.jobId }, (event) => {
+        if (event.type === 'run.ready') {
+          unsubscribe();
+          resolve(event.file as unknown as IngestFile);
+        } else if (event.type === 'run.refused') {
+          unsubscribe();
+          reject(asIngestError(event.error));
+        }
+      });
+      queue.enqueue(job).then(async (accepted) => {
+        if (accepted) return;
+        // A run of this file is under way already: answer with the file as it is.
+        unsubscribe();
+        resolve(await this.d.queries.get(job.jobId));
+      }).catch((error: unknown) => {
+        unsubscribe();
+        reject(error);
+      });
+    });
+  }
+}
+
+/** An error carried by a `run.refused` event: the IngestError itself in-process, its code and message across processes. */
+function asIngestError(error: { code: string; message: string }): IngestError {
+  if (isIngestError(error)) return error;
+  const code = (error.code in ERROR_CODES ? error.code : 'internal') as ErrorCode;
+  return new IngestError(code, error.message);
+}

@@ -1,0 +1,150 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { inject, injectable } from 'inversify';
+import type { IngestConfig } from '../config/define-config.js';
+import { isIngestError } from '../errors.js';
+import type { BlobStore } from '../ports/blob-store.js';
+import type { MediaInfo, SegmentRow, ThumbnailRow } from '../ports/registry.js';
+import { probeMedia } from '../stages/probe.js';
+import type { ProbeResult } from '../stages/probe.js';
+import { makeThumbnails } from '../stages/thumbnails.js';
+import { defaultThumbnailTime, planSegments } from '../stages/segment-plan.js';
+import { isStorageFault, mapStorageError } from '../store/spool.js';
+import type { Spool } from '../store/spool.js';
+import { resolveDecoder } from '../media/decoder.js';
+import { processLimitsOf } from '../media/run-decoder.js';
+import { crashPoint } from './crash-points.js';
+import { DerivedWork } from './derived-work.js';
+import { TOKENS } from './tokens.js';
+
+/** The probe stage: ffprobe on a local copy of the blob only, bounded by the configured limits. */
+@injectable()
+export class ProbeStage {
+  /** Probes already made, by content: a blob another file of this engine probed is not decoded again. */
+  private readonly derived = new DerivedWork();
+
+  constructor(@inject(TOKENS.Config) private readonly config: IngestConfig) {}
+
+  async run(blobPath: string, signal: AbortSignal): Promise<ProbeResult> {
+    const { config } = this;
+    const decoder = await resolveDecoder(config.decoder);
+    return this.derived.probe(blobPath, () => probeMedia(blobPath, {
+      ...config.limits,
+      ffprobePath: decoder.ffprobe.path, processLimits: processLimitsOf(config.decoder),
+      timeoutMs: config.probeTimeoutMs,
+      signal,
+    }));
+  }
+}
+
+/** What the thumbnail stage made: rows for the registry, pointing at images already in the blob store. */
+export interface Renditions {
+  thumbnails: ThumbnailRow[];
+  segments: SegmentRow[];
+}
+
+/**
+ * The thumbnail stage: the default thumbnail and, when enabled, one per uniform segment, made in a spool work dir
+ * and stored through the {@link BlobStore}. Returns the rows; the run records them.
+ */
+@injectable()
+export class ThumbnailStage {
+  constructor(
+    @inject(TOKENS.Config) private readonly config: IngestConfig,
+    @inject(TOKENS.Spool) private readonly spool: Spool,
+    @inject(TOKENS.BlobStore) private readonly blobs: BlobStore,
+  ) {}
+
+  async run(file: { id: string; segmentThumbnails: boolean }, blobPath: string, probe: ProbeResult, signal: AbortSignal): Promise<Renditions> {
+    const { config, spool } = this;
+    const duration = probe.durationSeconds ?? 0;
+    const segments = file.segmentThumbnails ? planSegments(duration, config.thumbnails.segmentSeconds) : [];
+    const requests = [
+      { key: 'default', timeSeconds: defaultThumbnailTime(duration) },
+      ...segments.map((s) => ({ key: `segment-${s.index}`, timeSeconds: s.thumbnailTime })),
+    ];
+    const outputDir = await spool.workDir(file.id, 'thumbnails');
+    let results;
+    let keys: string[];
+    try {
+      ({ results, keys } = await storageErrors('thumbnails', async () => {
+        const made = await makeThumbnails(blobPath, requests, {
+          ffmpegPath: (await resolveDecoder(config.decoder)).ffmpeg.path,
+          processLimits: processLimitsOf(config.decoder),
+          frameSize: probe.width && probe.height ? { width: probe.width, height: probe.height } : null,
+          streamIndex: probe.videoStreamIndex,
+          ...(config.thumbnails.maxHeight ? { maxHeight: config.thumbnails.maxHeight } : {}),
+          width: config.thumbnails.width,
+          format: config.thumbnails.format,
+          quality: config.thumbnails.quality,
+          outputDir,
+          timeoutMs: config.ffmpegTimeoutMs,
+          parallelism: config.concurrency.cpu,
+          durationSeconds: probe.durationSeconds,
+          signal,
+          scratchPrefix: path.join(spool.tempDir, `${file.id}.frames-`),
+        });
+        const stored = await this.blobs.putThumbnails(file.id, made.map((m) => ({ name: path.basename(m.path), localPath: m.path })));
+        return { results: made, keys: stored };
+      }));
+    } finally {
+      await spool.remove(outputDir);
+    }
+    crashPoint('thumbnails');
+    const now = Date.now();
+    const byKey = new Map(results.map((r, i) => [r.key, { ...r, storeKey: keys[i]! }]));
+    const thumbnails: ThumbnailRow[] = [];
+    const segmentRows: SegmentRow[] = [];
+    const toRow = (key: string, type: 'file' | 'segment', segmentId: string | null): ThumbnailRow | undefined => {
+      const made = byKey.get(key);
+      if (!made) return undefined;
+      const thumbnail: ThumbnailRow = {
+        id: randomUUID(), file_id: file.id, type, time: made.timeSeconds, segment_id: segmentId,
+        path: made.storeKey, width: made.width, height: made.height, is_default: type === 'file', created_at: now,
+      };
+      thumbnails.push(thumbnail);
+      return thumbnail;
+    };
+    toRow('default', 'file', null);
+    for (const segment of segments) {
+      const segmentId = randomUUID();
+      const thumbnail = toRow(`segment-${segment.index}`, 'segment', segmentId);
+      segmentRows.push({
+        id: segmentId, file_id: file.id, idx: segment.index, start_time: segment.start, end_time: segment.end,
+        thumbnail_id: thumbnail?.id ?? null,
+      });
+    }
+    return { thumbnails, segments: segmentRows };
+  }
+}
+
+/** media_info from a probe. */
+export function mediaInfoOf(probe: ProbeResult): MediaInfo {
+  return {
+    duration_seconds: probe.durationSeconds,
+    width: probe.width,
+    height: probe.height,
+    sample_rate: probe.sampleRate,
+    channels: probe.channels,
+    bitrate: probe.bitrate,
+    format: probe.format,
+    has_audio: probe.hasAudio,
+  };
+}
+
+/** Runs a stage's file-system work, turning disk-full / read-only failures into `storage_error`. */
+async function storageErrors<T>(what: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (isIngestError(error)) {
+      const cause = (error as { cause?: unknown }).cause;
+      if (error.code === 'internal' && isStorageFault(cause)) throw mapStorageError(cause, what);
+      throw error;
+    }
+    if (isStorageFault(error) || /no space left|read-only file system/i.test(String((error as Error)?.message))) {
+      throw mapStorageError(error, what);
+    }
+    throw error;
+  }
+}

@@ -15,8 +15,7 @@
  */
 import { cancelledBy } from '../plugin-kit.js';
 import { randomBytes } from 'node:crypto';
-import { statSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type SharpFactory from 'sharp';
@@ -25,6 +24,7 @@ import { defaultDecoder } from '../media/decoder.js';
 import { DEFAULT_PROCESS_LIMITS, allocationArgs, runDecoder, scrubPaths } from '../media/run-decoder.js';
 import type { ProcessLimits } from '../media/run-decoder.js';
 import { boxScaleFilter } from '../media/scale-filter.js';
+import { checkedJpeg, hasFrame, jpegQscale, type FrameOutput } from './jpeg-frames.js';
 import { FORMAT_WHITELIST, classifyFfprobeError } from './probe.js';
 
 /** One frame to make. */
@@ -105,9 +105,6 @@ interface FrameJob {
   framePath: string;
 }
 
-/** How ffmpeg writes a frame: a lossless PNG that sharp encodes, or the final JPEG in the same step. */
-export type FrameOutput = { kind: 'png' } | { kind: 'jpeg'; quality: number };
-
 /**
  * Makes one thumbnail per request, in request order. All or nothing: on failure the files it wrote are removed.
  *
@@ -147,9 +144,7 @@ export async function makeThumbnails(
     await mkdir(outputDir, { recursive: true });
     workDir = await mkdtemp(options.scratchPrefix ?? path.join(os.tmpdir(), 'media-ingest-frames-'));
     const jobs: FrameJob[] = requests.map((request, i) => {
-      const framePath = output.kind === 'jpeg'
-        ? path.join(outputDir, `.${request.key}.${randomBytes(6).toString('hex')}.tmp`)
-        : path.join(workDir!, `${i}.png`);
+      const framePath = output.kind === 'jpeg' ? path.join(outputDir, `.${request.key}.${randomBytes(6).toString('hex')}.tmp`) : path.join(workDir!, `${i}.png`);
       if (output.kind === 'jpeg') written.push(framePath);
       return { request, time: clampTime(request.timeSeconds, options.durationSeconds), fromEnd: false, framePath };
     });
@@ -173,9 +168,7 @@ export async function makeThumbnails(
         }
         if (controller.signal.aborted) return;
         const target = path.join(outputDir, `${job.request.key}${extension}`);
-        results.set(job, output.kind === 'jpeg'
-          ? await placeJpeg(job, target, options, box, written)
-          : await encodeFrame(job, target, options, box, written));
+        results.set(job, await (output.kind === 'jpeg' ? placeJpeg : encodeFrame)(job, target, options, box, written));
       }
     };
     let next = 0;
@@ -277,61 +270,17 @@ async function extractFrames(extraction: Extraction, jobs: FrameJob[], signal: A
   });
 }
 
-/** True when ffmpeg wrote a frame there (the raw JPEG muxer leaves an empty file when no frame could be decoded). */
-function hasFrame(file: string): boolean {
-  try {
-    return statSync(file).size > 0;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * ffmpeg's JPEG scale (`-q:v`, 2 best … 31 worst) for a 1-100 quality: 100 → 2, 80 → 5, 50 → 9, 1 → 16 (beyond that
- * the images are only artefacts). An approximation of the libjpeg quality scale sharp uses.
- */
-export function jpegQscale(quality: number): number {
-  return Math.max(2, Math.min(31, Math.round(2 + ((100 - quality) * 14) / 99)));
-}
-
-/** Width and height from a baseline or progressive JPEG's SOF segment; undefined when there is none. */
-export function jpegSize(data: Buffer): { width: number; height: number } | undefined {
-  if (data.length < 4 || data[0] !== 0xff || data[1] !== 0xd8) return undefined;
-  let at = 2;
-  while (at + 9 < data.length) {
-    if (data[at] !== 0xff) return undefined;
-    const marker = data[at + 1]!;
-    if (marker === 0xff) {
-      at++;
-      continue;
-    }
-    const length = data.readUInt16BE(at + 2);
-    // SOF0-SOF15, except DHT (C4), JPG (C8) and DAC (CC).
-    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
-      return { height: data.readUInt16BE(at + 5), width: data.readUInt16BE(at + 7) };
-    }
-    if (marker === 0xda) return undefined;
-    at += 2 + length;
-  }
-  return undefined;
-}
-
-/** Moves a JPEG ffmpeg wrote into place after checking it is one and fits the box (like sharp's pixel limit did). */
+/** Moves a JPEG ffmpeg wrote into place (see {@link checkedJpeg}). */
 async function placeJpeg(
   job: FrameJob, target: string, options: ThumbnailOptions, box: { width: number; maxHeight: number }, written: string[],
 ): Promise<ThumbnailResult> {
-  const data = await readFile(job.framePath);
-  const size = jpegSize(data);
-  if (!size) throw new IngestError('media_corrupt', `ffmpeg wrote no readable JPEG near ${job.time.toFixed(2)} s`);
-  if (size.width > box.width || size.height > box.maxHeight) {
-    throw new IngestError('media_limits_exceeded', `the extracted frame (${size.width}x${size.height}) is larger than the thumbnail box`);
-  }
+  const image = await checkedJpeg(job.framePath, job.time, box);
   written.push(target);
   await rename(job.framePath, target);
   return {
     key: job.request.key,
     timeSeconds: job.fromEnd && options.durationSeconds ? Math.max(0, options.durationSeconds - 0.5) : job.time,
-    path: target, width: size.width, height: size.height, bytes: data.length,
+    path: target, ...image,
   };
 }
 

@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'pino';
 import { resolveConfig } from './config/load-config.js';
+import { loadClusterModule } from './adapters/cluster/load.js';
 import type { IngestConfigInput } from './config/define-config.js';
 import { buildContainer, TOKENS } from './engine/container.js';
 import type { Ingest } from './engine/ingest.js';
@@ -57,6 +58,8 @@ export interface CreateIngestOptions extends IngestConfigInput {
 export async function createIngest(options: CreateIngestOptions = {}): Promise<Ingest> {
   const { configFile, logger, recover, checkDecoder, metrics, ...overrides } = options;
   const config = await resolveConfig({ ...(configFile ? { configFile } : {}), overrides });
+  // Cluster mode: its adapters are loaded (dynamic import) and opened only when the config has a cluster section.
+  if (config.cluster && !config.portsModule) config.portsModule = (await loadClusterModule(config))!.module;
   const container = buildContainer(config, logger);
   if (checkDecoder !== false) {
     const check = checkDecoderAtStartup(config.decoder, container.get<Logger>(TOKENS.Logger));

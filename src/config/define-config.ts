@@ -1,5 +1,6 @@
 import type { ContainerModule } from 'inversify';
 import type { SourcePlugin } from '../plugin-api.js';
+import type { ClusterConfig, ClusterConfigInput } from './cluster-config.js';
 
 /** Limits applied to every file. */
 export interface LimitsConfig {
@@ -231,18 +232,23 @@ export interface IngestConfig {
   ytDlp: YtDlpConfig;
   /** pino level. Env `LOG_LEVEL`. @default 'info' */
   logLevel: string;
+  /**
+   * Cluster mode (PostgreSQL, Redis, S3; see the README's "Scaling out"). Absent: the embedded engine, no services.
+   * Env `MEDIA_INGEST_POSTGRES_URL`, `MEDIA_INGEST_REDIS_URL`, `MEDIA_INGEST_S3_*`. @default undefined
+   */
+  cluster?: ClusterConfig;
   /** `GET /metrics` of the HTTP API (see {@link MetricsConfig}; the library option is `createIngest({ metrics })`). */
   metricsEndpoint: MetricsConfig;
 }
 
 /** Deep-partial configuration as written by users. */
 export type IngestConfigInput = {
-  [K in keyof IngestConfig]?: IngestConfig[K] extends unknown[]
+  [K in Exclude<keyof IngestConfig, 'cluster'>]?: IngestConfig[K] extends unknown[]
     ? IngestConfig[K]
     : IngestConfig[K] extends object
       ? Partial<IngestConfig[K]>
       : IngestConfig[K];
-};
+} & { cluster?: ClusterConfigInput };
 
 /** Typed helper for `pipeline.config.ts`; returns its argument. */
 export function defineConfig(config: IngestConfigInput): IngestConfigInput {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { IngestError } from '../errors.js';
 import type { IngestConfig, IngestConfigInput } from './define-config.js';
+import { clusterConfigFromEnv, mergeClusterInput, resolveClusterConfig } from './cluster-config.js';
 import type { SourcePlugin } from '../plugin-api.js';
 
 const DESKTOP_USER_AGENT =
@@ -68,6 +69,10 @@ export function mergeConfig(base: IngestConfig, input: IngestConfigInput | undef
   for (const [key, value] of Object.entries(input)) {
     if (value === undefined) continue;
     const current = merged[key];
+    if (key === 'cluster') {
+      merged.cluster = mergeClusterInput(current as IngestConfigInput['cluster'], value as IngestConfigInput['cluster']);
+      continue;
+    }
     merged[key] =
       value && typeof value === 'object' && !Array.isArray(value) && current && typeof current === 'object' && !Array.isArray(current)
         ? { ...current, ...value }
@@ -94,6 +99,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): IngestConfi
   const keys = list(env.MEDIA_INGEST_API_KEYS);
   if (keys) input.apiKeys = keys;
   if (env.LOG_LEVEL) input.logLevel = env.LOG_LEVEL;
+  const cluster = clusterConfigFromEnv(env);
+  if (cluster) input.cluster = cluster;
   const decoder: Partial<IngestConfig['decoder']> = {};
   if (env.MEDIA_INGEST_FFMPEG) decoder.ffmpegPath = env.MEDIA_INGEST_FFMPEG;
   if (env.MEDIA_INGEST_FFPROBE) decoder.ffprobePath = env.MEDIA_INGEST_FFPROBE;
@@ -159,6 +166,9 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
   config = mergeConfig(config, loaded);
   config = mergeConfig(config, configFromEnv(env));
   config = mergeConfig(config, options.overrides);
+  const cluster = resolveClusterConfig(config.cluster);
+  if (cluster) config.cluster = cluster;
+  else delete config.cluster;
   if (loaded?.builtinPlugins === undefined && options.overrides?.builtinPlugins === undefined) {
     config.builtinPlugins = await packagedBuiltinPlugins();
   }

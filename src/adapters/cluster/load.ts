@@ -1,0 +1,14 @@
+/**
+ * The only door to cluster mode: loads the cluster adapters (pg, kysely, BullMQ, ioredis, the AWS SDK) by dynamic
+ * import, so an engine without a `cluster` config never loads them. Nothing here imports them statically.
+ */
+import type { IngestConfig } from '../../config/define-config.js';
+import type { ClusterModuleOptions, ClusterPorts } from './cluster.module.js';
+import type { ContainerModule } from 'inversify';
+
+/** The ports module for `config.cluster`, or undefined when cluster mode is off (the local module applies). */
+export async function loadClusterModule(config: IngestConfig, options: ClusterModuleOptions = {}): Promise<{ module: ContainerModule; ports: ClusterPorts } | undefined> {
+  if (!config.cluster) return undefined;
+  const { clusterModule } = await import('./cluster.module.js');
+  return clusterModule(config, options);
+}

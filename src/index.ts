@@ -10,7 +10,6 @@ import { buildContainer, TOKENS } from './engine/container.js';
 import type { Ingest } from './engine/ingest.js';
 import { isStorageFault, mapStorageError } from './store/storage-errors.js';
 import { checkDecoderAtStartup } from './media/decoder.js';
-import { register as defaultRegistry } from 'prom-client';
 import { ingestMetrics } from './metrics/index.js';
 import type { IngestMetricsOptions } from './metrics/index.js';
 
@@ -69,7 +68,7 @@ export async function createIngest(options: CreateIngestOptions = {}): Promise<I
   }
   try {
     const ingest = container.get<Ingest>(TOKENS.Ingest);
-    if (metrics) ingestMetrics(ingest, metrics === true ? { registry: defaultRegistry } : metrics);
+    if (metrics) ingestMetrics(ingest, metrics === true ? { registry: (await import('prom-client')).register } : metrics);
     await ingest.start({ recover: recover !== false });
     return ingest;
   } catch (error) {

@@ -5,11 +5,11 @@
  * 2 usage error.
  */
 import { CommanderError } from 'commander';
-import { buildProgram } from './program.js';
+import { buildProgram, commandNameOf } from './program.js';
 import { printJson, usageError } from './shared.js';
 
 async function main(argv: string[]): Promise<void> {
-  const program = buildProgram();
+  const program = await buildProgram(commandNameOf(argv.slice(2)));
   try {
     await program.parseAsync(argv);
   } catch (error) {

@@ -4,7 +4,6 @@
  */
 import { existsSync, realpathSync } from 'node:fs';
 import path from 'node:path';
-import { createIngest } from '../index.js';
 import type { CreateIngestOptions } from '../index.js';
 import type { Ingest } from '../engine/ingest.js';
 import { IngestError, isIngestError, toIngestError } from '../errors.js';
@@ -50,6 +49,8 @@ export async function openEngine(flags: GlobalFlags, extra: CreateIngestOptions 
   if (configFile) options.configFile = configFile;
   if (flags.dataDir) options.dataDir = flags.dataDir;
   options.logLevel = flags.logLevel ?? process.env.LOG_LEVEL ?? 'warn';
+  // Loaded here, not at start-up: the engine's module graph is most of a command's start-up time.
+  const { createIngest } = await import('../index.js');
   return createIngest(options);
 }
 

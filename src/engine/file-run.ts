@@ -15,6 +15,7 @@ import { crashPoint } from './crash-points.js';
 import type { LocalBlob } from './file-outputs.js';
 import { newFileRow, sha256, sourceMetadataOf } from './file-rows.js';
 import { mediaInfoOf } from './media-stages.js';
+import { StageClock } from './stage-clock.js';
 import { timedStage, withSource } from './telemetry.js';
 import type { TelemetryEvents, TelemetryStage } from './telemetry.js';
 import type { RunServices } from './run-worker.js';
@@ -58,6 +59,9 @@ export class FileRun implements RunRecord {
   }
 
   /** The stage order of one file, in one place. */
+  /** Wall time per stage, for the debug line `file stage timings` (and `npm run bench`). */
+  private readonly clock = new StageClock();
+
   private async stages(): Promise<void> {
     let failure: IngestError | undefined;
     try {
@@ -74,12 +78,16 @@ export class FileRun implements RunRecord {
         // 1-2. Resolve and open, then download: one network slot for the host, so the open response never idles.
         const spooled = await this.s.queue.withSlot({ class: 'network', key: this.url.hostname, signal: this.signal }, () => this.fetch());
         if (!spooled) return;
+        this.clock.lap('download');
         blob = await this.store(spooled);
+        this.clock.lap('store');
       }
       try {
         // 3. Probe the local blob; 4. thumbnails for video.
         const probe = await this.s.queue.withSlot({ class: 'cpu', signal: this.signal }, () => this.probe(blob));
+        this.clock.lap('probe');
         if (probe.mediaType === 'video') await this.s.queue.withSlot({ class: 'cpu', signal: this.signal }, () => this.thumbnails(blob, probe));
+        this.clock.lap('thumbnails');
       } finally {
         await blob.release();
       }
@@ -244,6 +252,8 @@ export class FileRun implements RunRecord {
       status: 'completed', progress_received: null, progress_total: null, attempt: null,
     });
     this.logger.info({ fileId: id, bytes: this.row.bytes, retries: this.budget.retries }, 'file completed');
+    this.clock.lap('commit');
+    this.logger.debug({ fileId: id, stageMs: this.clock.stageMs() }, 'file stage timings');
     await this.publish('file.completed', this.row);
   }
 

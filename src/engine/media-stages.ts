@@ -14,22 +14,26 @@ import type { Spool } from '../store/spool.js';
 import { resolveDecoder } from '../media/decoder.js';
 import { processLimitsOf } from '../media/run-decoder.js';
 import { crashPoint } from './crash-points.js';
+import { DerivedWork } from './derived-work.js';
 import { TOKENS } from './tokens.js';
 
 /** The probe stage: ffprobe on a local copy of the blob only, bounded by the configured limits. */
 @injectable()
 export class ProbeStage {
+  /** Probes already made, by content: a blob another file of this engine probed is not decoded again. */
+  private readonly derived = new DerivedWork();
+
   constructor(@inject(TOKENS.Config) private readonly config: IngestConfig) {}
 
   async run(blobPath: string, signal: AbortSignal): Promise<ProbeResult> {
     const { config } = this;
     const decoder = await resolveDecoder(config.decoder);
-    return probeMedia(blobPath, {
+    return this.derived.probe(blobPath, () => probeMedia(blobPath, {
       ...config.limits,
       ffprobePath: decoder.ffprobe.path, processLimits: processLimitsOf(config.decoder),
       timeoutMs: config.probeTimeoutMs,
       signal,
-    });
+    }));
   }
 }
 

@@ -1,7 +1,7 @@
 import type { EventEmitter } from 'node:events';
 import { inject, injectable } from 'inversify';
 import { cancelledBy } from '../plugin-kit.js';
-import { CookieJar } from 'tough-cookie';
+import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
 import { IngestError, isIngestError, toIngestError } from '../errors.js';
 import type { IngestConfig } from '../config/define-config.js';
@@ -300,6 +300,7 @@ export class Transfer {
   }
 
   private async resolve(run: TransferRun): Promise<ResolvedSource> {
+    const { CookieJar } = createRequire(import.meta.url)('tough-cookie') as typeof import('tough-cookie'); // loaded on first use
     const cookies = new CookieJar();
     return run.plugin.resolve(run.url, {
       http: this.http, cookies, logger: run.logger, signal: run.signal, userAgent: this.config.network.userAgent,

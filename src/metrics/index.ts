@@ -6,11 +6,15 @@
  * Every label value is bounded: source plugin ids, stage names, error codes, status classes. No URL, host or file
  * id ever becomes a label.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { createRequire } from 'node:module';
+import type { Gauge, Registry } from 'prom-client';
 import type { Ingest } from '../engine/ingest.js';
 import type { IngestFile } from '../engine/file-view.js';
 import type { TelemetryEvents } from '../engine/telemetry.js';
 import { FILE_STATUSES } from '../ports/file-records.js';
+
+/** prom-client, loaded when metrics are first made: engines and commands without metrics never load it. */
+const promClient = (): typeof import('prom-client') => createRequire(import.meta.url)('prom-client') as typeof import('prom-client');
 
 /** Options of {@link ingestMetrics}. */
 export interface IngestMetricsOptions {
@@ -40,6 +44,7 @@ export class IngestMetrics {
 
   constructor(private readonly ingest: Ingest, options: IngestMetricsOptions = {}) {
     const prefix = options.prefix ?? 'media_ingest_';
+    const { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } = promClient();
     this.registry = options.registry ?? new Registry();
     if (!options.registry) collectDefaultMetrics({ register: this.registry, prefix });
     const registers = [this.registry];

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { Agent, buildConnector, request as undiciRequest } from 'undici';
+import type { Agent, buildConnector } from 'undici';
 import type { Logger } from 'pino';
 import { IngestError } from '../errors.js';
 import type { HttpClient, HttpRequestOptions, HttpResponse } from '../plugin-api.js';
@@ -10,6 +10,12 @@ import type { ConnectPlan, RoutingTable } from './routing.js';
 import { mapNetworkError } from './network-errors.js';
 import { bodyCodingOf, decoderFor } from './body-coding.js';
 import { ThroughputFloor } from './throughput-floor.js';
+
+type Undici = typeof import('undici');
+type UndiciResponse = Awaited<ReturnType<Undici['request']>>;
+let undiciModule: Promise<Undici> | undefined;
+/** undici, loaded on the first request: commands that make none (`list`, `get`) never pay for loading it. */
+const loadUndici = (): Promise<Undici> => (undiciModule ??= import('undici'));
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
@@ -32,11 +38,16 @@ function stripBrackets(host: string): string {
  */
 export class GuardedHttpClient implements HttpClient {
   private readonly routing: RoutingTable;
-  private readonly dispatcher: Agent;
+  private dispatcher: Agent | undefined;
 
   constructor(private readonly options: GuardedHttpClientOptions) {
-    const { network } = options;
-    this.routing = parseRouting(network.connectTo, network.resolve);
+    this.routing = parseRouting(options.network.connectTo, options.network.resolve);
+  }
+
+  /** The connection pool with the guarded connector, made on first use. */
+  private agent({ Agent, buildConnector }: Undici): Agent {
+    if (this.dispatcher) return this.dispatcher;
+    const { network } = this.options;
     const allowPrivate = network.allowPrivateNetworks;
     const guardedLookup = createGuardedLookup(allowPrivate);
     const guardedConnect = buildConnector({ timeout: network.connectTimeoutMs, lookup: guardedLookup } as buildConnector.BuildOptions);
@@ -65,11 +76,12 @@ export class GuardedHttpClient implements HttpClient {
       keepAliveTimeout: 4_000,
       connections: 64,
     });
+    return this.dispatcher;
   }
 
   /** Closes pooled connections. */
   async close(): Promise<void> {
-    await this.dispatcher.close().catch(() => undefined);
+    await this.dispatcher?.close().catch(() => undefined);
   }
 
   async request(input: string | URL, requestOptions: HttpRequestOptions = {}): Promise<HttpResponse> {
@@ -100,9 +112,10 @@ export class GuardedHttpClient implements HttpClient {
       for (;;) {
         assertFetchableUrl(url, redirects.length > 0);
         const headers = await this.buildHeaders(url, requestOptions);
-        let response: Awaited<ReturnType<typeof undiciRequest>>;
+        let response: UndiciResponse;
         try {
-          response = await undiciRequest(url, { method: method as 'GET', headers, body, dispatcher: this.dispatcher, signal });
+          const undici = await loadUndici();
+          response = await undici.request(url, { method: method as 'GET', headers, body, dispatcher: this.agent(undici), signal });
         } catch (error) {
           throw mapNetworkError(signal.aborted ? (signal.reason ?? error) : error, url.href);
         }
@@ -154,7 +167,7 @@ export class GuardedHttpClient implements HttpClient {
   }
 
   private wrapResponse(
-    response: Awaited<ReturnType<typeof undiciRequest>>,
+    response: UndiciResponse,
     url: URL,
     redirects: string[],
     requestOptions: HttpRequestOptions,

@@ -1,19 +1,20 @@
 /**
- * Thumbnail stage: extracts frames from a local video with ffmpeg and encodes them with sharp into
- * `<outputDir>/<key>.jpg|.webp`.
+ * Thumbnail stage: extracts frames from a local video with ffmpeg into `<outputDir>/<key>.jpg|.webp`. JPEG is
+ * encoded by ffmpeg itself in the same step (a temp name in the output dir, then renamed); WebP frames go through a
+ * PNG that sharp encodes.
  *
  * Fast path: one ffmpeg process extracts up to {@link MAX_FRAMES_PER_PROCESS} frames (one `-ss T -i file:` input and
- * one PNG output per frame, fast input seeking, scaled by ffmpeg), and up to `parallelism` processes run at once;
+ * one image output per frame, fast input seeking, scaled by ffmpeg), and up to `parallelism` processes run at once;
  * large frames get fewer inputs a process, so one process stays within its memory limit.
  * Bounded: every frame is scaled inside the filter graph into the `width` × `maxHeight` box whatever the file's
  * sample/display aspect ratio or rotation ({@link boxScaleFilter}); each ffmpeg runs under the memory, CPU and
- * output limits of {@link runDecoder}; sharp refuses inputs larger than the box.
+ * output limits of {@link runDecoder}; an image larger than the box is refused (JPEG: its SOF header is checked;
+ * WebP: sharp's pixel limit).
  * Hardened like the probe: `-protocol_whitelist file`, the demuxer allowlist, `file:` inputs, no caller string in any
  * option or filter, SIGKILL at the deadline or on abort.
  */
 import { cancelledBy } from '../plugin-kit.js';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,6 +24,7 @@ import { defaultDecoder } from '../media/decoder.js';
 import { DEFAULT_PROCESS_LIMITS, allocationArgs, runDecoder, scrubPaths } from '../media/run-decoder.js';
 import type { ProcessLimits } from '../media/run-decoder.js';
 import { boxScaleFilter } from '../media/scale-filter.js';
+import { checkedJpeg, hasFrame, jpegQscale, type FrameOutput } from './jpeg-frames.js';
 import { FORMAT_WHITELIST, classifyFfprobeError } from './probe.js';
 
 /** One frame to make. */
@@ -99,6 +101,7 @@ interface FrameJob {
   request: ThumbnailRequest;
   time: number;
   fromEnd: boolean;
+  /** Where ffmpeg writes: a scratch PNG for sharp, or (JPEG) the final image under a temp name in the output dir. */
   framePath: string;
 }
 
@@ -116,12 +119,15 @@ export async function makeThumbnails(
   if (requests.length === 0) return [];
   const absolute = path.resolve(filePath);
   const ffmpegPath = options.ffmpegPath ?? (await defaultDecoder()).ffmpeg.path;
-  await loadMediaLibs();
+  // JPEG comes out of ffmpeg's own encoder in the same process that decodes the frame (no PNG, no sharp, no second
+  // read); WebP still goes through a PNG and sharp, whose encoder is always there.
+  const output: FrameOutput = options.format === 'jpeg' ? { kind: 'jpeg', quality: options.quality } : { kind: 'png' };
+  if (output.kind === 'png') await loadMediaLibs();
   const box = { width: options.width, maxHeight: options.maxHeight ?? 2 * options.width };
   const limits = processLimitsFor(options.processLimits ?? DEFAULT_PROCESS_LIMITS, box);
   const extraction: Extraction = {
     ffmpegPath, absolute, filter: boxScaleFilter(box), limits,
-    stream: options.streamIndex ?? null,
+    stream: options.streamIndex ?? null, output,
   };
   const outputDir = path.resolve(options.outputDir);
   const extension = options.format === 'webp' ? '.webp' : '.jpg';
@@ -137,10 +143,11 @@ export async function makeThumbnails(
   try {
     await mkdir(outputDir, { recursive: true });
     workDir = await mkdtemp(options.scratchPrefix ?? path.join(os.tmpdir(), 'media-ingest-frames-'));
-    const jobs: FrameJob[] = requests.map((request, i) => ({
-      request, time: clampTime(request.timeSeconds, options.durationSeconds), fromEnd: false,
-      framePath: path.join(workDir!, `${i}.png`),
-    }));
+    const jobs: FrameJob[] = requests.map((request, i) => {
+      const framePath = output.kind === 'jpeg' ? path.join(outputDir, `.${request.key}.${randomBytes(6).toString('hex')}.tmp`) : path.join(workDir!, `${i}.png`);
+      if (output.kind === 'jpeg') written.push(framePath);
+      return { request, time: clampTime(request.timeSeconds, options.durationSeconds), fromEnd: false, framePath };
+    });
     const perProcess = framesPerProcess(options.frameSize ?? null, limits.memoryBytes);
     const batchSize = Math.min(perProcess, Math.ceil(jobs.length / Math.max(1, options.parallelism)));
     const batches: FrameJob[][] = [];
@@ -149,19 +156,19 @@ export async function makeThumbnails(
 
     const processBatch = async (batch: FrameJob[]) => {
       await extractFrames(extraction, batch, controller.signal);
-      const missing = batch.filter((job) => !existsSync(job.framePath));
+      const missing = batch.filter((job) => !hasFrame(job.framePath));
       if (missing.length > 0) {
         // Past the last decodable frame (duration unknown, or video ending before the audio): take one near the end.
         for (const job of missing) job.fromEnd = true;
         await extractFrames(extraction, missing, controller.signal);
       }
       for (const job of batch) {
-        if (!existsSync(job.framePath)) {
+        if (!hasFrame(job.framePath)) {
           throw new IngestError('media_corrupt', `no video frame could be decoded near ${job.time.toFixed(2)} s`);
         }
         if (controller.signal.aborted) return;
         const target = path.join(outputDir, `${job.request.key}${extension}`);
-        results.set(job, await encodeFrame(job, target, options, box, written));
+        results.set(job, await (output.kind === 'jpeg' ? placeJpeg : encodeFrame)(job, target, options, box, written));
       }
     };
     let next = 0;
@@ -205,6 +212,8 @@ export interface Extraction {
   limits: ProcessLimits;
   /** Stream index to map, else the first video stream. */
   stream: number | null;
+  /** PNG for sharp, or the final JPEG. @default PNG */
+  output?: FrameOutput;
 }
 
 /** The limits, with the output-size limit raised to fit the largest PNG frame of the box (the operator's choice). */
@@ -239,8 +248,11 @@ export function frameExtractionArgs(extraction: Extraction, jobs: Array<Pick<Fra
   jobs.forEach((job, i) => {
     args.push(
       '-map', `${i}:${stream}`, '-frames:v', '1', '-vf', extraction.filter,
-      // One encoder thread: a single PNG gains nothing from frame threads, which each cost a stack and buffers.
-      '-c:v', 'png', '-threads', '1', '-compression_level', '1', '-y', `file:${job.framePath}`,
+      // One encoder thread: a single image gains nothing from frame threads, which each cost a stack and buffers.
+      ...(extraction.output?.kind === 'jpeg'
+        ? ['-c:v', 'mjpeg', '-threads', '1', '-q:v', String(jpegQscale(extraction.output.quality)), '-pix_fmt', 'yuvj420p', '-f', 'mjpeg']
+        : ['-c:v', 'png', '-threads', '1', '-compression_level', '1']),
+      '-y', `file:${job.framePath}`,
     );
   });
   return args;
@@ -256,6 +268,20 @@ async function extractFrames(extraction: Extraction, jobs: FrameJob[], signal: A
       return new IngestError(coded.code, scrubPaths(coded.message.replace('the media cannot be read', 'ffmpeg cannot read the media')));
     },
   });
+}
+
+/** Moves a JPEG ffmpeg wrote into place (see {@link checkedJpeg}). */
+async function placeJpeg(
+  job: FrameJob, target: string, options: ThumbnailOptions, box: { width: number; maxHeight: number }, written: string[],
+): Promise<ThumbnailResult> {
+  const image = await checkedJpeg(job.framePath, job.time, box);
+  written.push(target);
+  await rename(job.framePath, target);
+  return {
+    key: job.request.key,
+    timeSeconds: job.fromEnd && options.durationSeconds ? Math.max(0, options.durationSeconds - 0.5) : job.time,
+    path: target, ...image,
+  };
 }
 
 /** Encodes one frame with sharp, atomically (temp name in the same directory, then rename). */

@@ -6,6 +6,8 @@ import { mapStorageError } from './storage-errors.js';
 
 /** Received bytes are written in blocks of about this size. */
 const FLUSH_BYTES = 1 << 20;
+/** The reused write block: a flush holds at most FLUSH_BYTES plus one received chunk. */
+const BLOCK_BYTES = FLUSH_BYTES + (256 << 10);
 
 /**
  * A download being written to its temp file (`<dataDir>/tmp/<fileId>.part`), resumable: bytes are appended at the
@@ -23,6 +25,8 @@ export class PartialWrite {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private closed = false;
+  /** The reused write block of {@link PartialWrite.gather}. */
+  private block: Buffer | undefined;
   /** A background fdatasync in flight (see {@link PartialWrite.syncInBackground}). */
   private syncing: Promise<void> | undefined;
 
@@ -177,9 +181,21 @@ export class PartialWrite {
     await this.fsys.rm(this.path, { force: true }).catch(() => undefined);
   }
 
+  /**
+   * The pending chunks copied into one block for a single write. The block is reused (each write completes before the
+   * next append), so a download does not allocate (and leave the allocator holding) a fresh megabyte per write.
+   */
+  private gather(): Buffer {
+    if (this.pendingBytes > BLOCK_BYTES) return Buffer.concat(this.pending, this.pendingBytes);
+    this.block ??= Buffer.allocUnsafeSlow(BLOCK_BYTES);
+    let at = 0;
+    for (const chunk of this.pending) at += chunk.copy(this.block, at);
+    return this.block.subarray(0, at);
+  }
+
   private async flush(): Promise<void> {
     if (this.pendingBytes === 0 || this.closed) return;
-    const block = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    const block = this.pending.length === 1 ? this.pending[0]! : this.gather();
     this.pending = [];
     this.pendingBytes = 0;
     await storage(async () => {

@@ -27,10 +27,17 @@ export interface UrlRule {
 
 /** The host of `url`, lower-cased, without trailing dots (`www.youtube.com.` → `www.youtube.com`). */
 export function hostOf(url: URL): string {
+  // Every rule asks for the host of the same URL object: compute it once per object (and its current hostname).
+  const cached = hostCache.get(url);
+  if (cached && cached.hostname === url.hostname) return cached.host;
   const host = url.hostname.toLowerCase();
   const trimmed = host.replace(/\.+$/, '');
-  return trimmed === '' ? host : trimmed;
+  const result = trimmed === '' ? host : trimmed;
+  hostCache.set(url, { hostname: url.hostname, host: result });
+  return result;
 }
+
+const hostCache = new WeakMap<URL, { hostname: string; host: string }>();
 
 /** True when the host of `url` is one of `domains` or a subdomain of one of them. */
 export function hostIsOrUnder(url: URL, ...domains: string[]): boolean {

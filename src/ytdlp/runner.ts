@@ -20,7 +20,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { CookieJar } from 'tough-cookie';
+import { createRequire } from 'node:module';
 import { IngestError, isIngestError } from '../errors.js';
 import type { NetworkConfig, YtDlpConfig } from '../config/define-config.js';
 import type { YtDlpExtraction, YtDlpRunner } from '../plugin-api.js';
@@ -202,6 +202,7 @@ export class ProcessYtDlpRunner implements YtDlpRunner {
     if (isYouTubeExtractor(media.extractor)) {
       throw new IngestError('youtube_not_supported', 'yt-dlp resolved this URL to YouTube; YouTube is not supported here.');
     }
+    const { CookieJar } = createRequire(import.meta.url)('tough-cookie') as typeof import('tough-cookie'); // loaded on first use
     const cookieJar = new CookieJar();
     for (const cookie of media.setCookies) await cookieJar.setCookie(cookie, media.url, { ignoreError: true });
     return {

@@ -9,6 +9,7 @@ import type {
 } from '../../ports/registry.js';
 import { isStorageFault, mapStorageError } from '../../store/storage-errors.js';
 import { MIGRATIONS } from './sqlite-migrations.js';
+import { cacheStatements } from '../../store/statement-cache.js';
 
 const JSON_COLUMNS = ['metadata', 'media_info', 'source_metadata', 'resume_state'] as const;
 
@@ -49,7 +50,7 @@ export class SqliteRegistry implements Registry {
     return storage(() => {
       if (this.db) return;
       mkdirSync(path.dirname(this.file), { recursive: true });
-      const db = new Database(this.file);
+      const db = cacheStatements(new Database(this.file));
       try {
         db.pragma('journal_mode = WAL');
         db.pragma('synchronous = NORMAL');

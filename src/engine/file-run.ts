@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { IngestError, toIngestError } from '../errors.js';
 import { cancelledBy } from '../plugin-kit.js';
-import type { ResolvedSource, SourcePlugin } from '../plugin-api.js';
+import type { SourcePlugin } from '../plugin-api.js';
 import type { FileEventPayload, FileEventType } from '../ports/event-bus.js';
 import type { FilePatch, FileRow, RunToken } from '../ports/registry.js';
 import { cancelReasonOf, isHandedBack } from '../ports/work-queue.js';
@@ -13,15 +13,14 @@ import { RetryBudget } from './backoff.js';
 import type { RetryDecision } from './backoff.js';
 import { crashPoint } from './crash-points.js';
 import type { LocalBlob } from './file-outputs.js';
-import { newFileRow, sha256, sourceMetadataOf } from './file-rows.js';
+import { newFileRow, sourceMetadataOf } from './file-rows.js';
 import { mediaInfoOf } from './media-stages.js';
 import { StageClock } from './stage-clock.js';
 import { timedStage, withSource } from './telemetry.js';
 import type { TelemetryEvents, TelemetryStage } from './telemetry.js';
 import type { RunServices } from './run-worker.js';
-import { awaitStart, FoundElsewhere } from './start-claims.js';
+import { awaitNewRunStart, claimResolvedIdentity, FoundElsewhere } from './start-claims.js';
 import type { PreparedSource, RunRecord, TransferRun } from './transfer.js';
-
 
 /**
  * One run of one file: it owns the row, the run token, the logger, the retry budget and the abort signal, runs the
@@ -58,10 +57,10 @@ export class FileRun implements RunRecord {
     return plugin ? withSource(plugin.id, () => this.stages()) : this.stages();
   }
 
-  /** The stage order of one file, in one place. */
   /** Wall time per stage, for the debug line `file stage timings` (and `npm run bench`). */
   private readonly clock = new StageClock();
 
+  /** The stage order of one file, in one place. */
   private async stages(): Promise<void> {
     let failure: IngestError | undefined;
     try {
@@ -128,35 +127,26 @@ export class FileRun implements RunRecord {
    */
   private async start(): Promise<boolean> {
     if (this.job.kind !== 'new') return true;
-    const { registry, bus } = this.s;
     const { aliasHash, jobId } = this.job;
-    const offline = this.transferRun.plugin.identify(this.url), identityHash = offline ? sha256(offline.key) : undefined;
-    const outcome = await awaitStart({
-      registry, bus, holder: jobId, signal: this.signal, key: identityHash ?? aliasHash,
-      find: () => (identityHash ? registry.findByIdentity(identityHash) : registry.findByAlias(aliasHash)),
-    });
+    const base = { registry: this.s.registry, bus: this.s.bus, holder: jobId, signal: this.signal };
+    const offline = this.transferRun.plugin.identify(this.url);
+    const outcome = await awaitNewRunStart(base, offline?.key, aliasHash);
     if (outcome.kind === 'refused') throw outcome.error;
     if (outcome.kind === 'held') {
       this.releaseStart = outcome.release;
-      // A short link: its identity is known once resolved, and claimed then, before the media is opened.
-      if (!identityHash) this.transferRun.beforeOpen = (resolved) => this.claimResolved(resolved);
+      // A short link: its identity is known once resolved, and claimed then (once), before the media is opened.
+      if (!offline) {
+        this.transferRun.beforeOpen = async (resolved) => {
+          this.transferRun.beforeOpen = undefined;
+          this.releaseStart = await claimResolvedIdentity(base, resolved.identity.key).then((release) => () => release().then(outcome.release));
+        };
+      }
       return true;
     }
     if (outcome.row.id === jobId) return this.claim(); // its own file: handed back by a worker that shut down
-    await registry.addAlias(aliasHash, outcome.row.id, this.url.href);
+    await this.s.registry.addAlias(aliasHash, outcome.row.id, this.url.href);
     await this.handBack(outcome.row);
     return false;
-  }
-
-  /** Claims the identity a short link resolved to (once); throws {@link FoundElsewhere} when its file exists. */
-  private async claimResolved(resolved: ResolvedSource): Promise<void> {
-    this.transferRun.beforeOpen = undefined;
-    const { registry, bus } = this.s;
-    const key = sha256(resolved.identity.key);
-    const outcome = await awaitStart({ registry, bus, holder: this.job.jobId, signal: this.signal, key, find: () => registry.findByIdentity(key) });
-    if (outcome.kind !== 'held') throw outcome.kind === 'refused' ? outcome.error : new FoundElsewhere(outcome.row);
-    const releaseAlias = this.releaseStart;
-    this.releaseStart = () => outcome.release().then(releaseAlias);
   }
 
   private async storedBlob(): Promise<LocalBlob | undefined> {

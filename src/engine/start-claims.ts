@@ -3,6 +3,7 @@ import type { BusEvent, EventBus } from '../ports/event-bus.js';
 import type { FileRow, Registry } from '../ports/registry.js';
 import { cancelledBy } from '../plugin-kit.js';
 import { asIngestError } from './file-commands.js';
+import { sha256 } from './file-rows.js';
 
 /** How long a start claim lasts without renewal (a dead claimant's claim frees after it), ms. */
 export const START_CLAIM_LEASE_MS = 15_000;
@@ -74,6 +75,22 @@ export async function awaitStart(request: StartClaimRequest): Promise<StartOutco
       return { kind: 'refused', error: asIngestError(event.error) };
     }
   }
+}
+
+/** The claim of a new run: on its identity when the URL alone gives it (`identityKey`), else on its alias. */
+export function awaitNewRunStart(base: Omit<StartClaimRequest, 'key' | 'find'>, identityKey: string | undefined, aliasHash: string): Promise<StartOutcome> {
+  const { registry } = base;
+  const identityHash = identityKey === undefined ? undefined : sha256(identityKey);
+  const find = () => (identityHash ? registry.findByIdentity(identityHash) : registry.findByAlias(aliasHash));
+  return awaitStart({ ...base, key: identityHash ?? aliasHash, find });
+}
+
+/** Claims the identity a short link resolved to: its release, or throws {@link FoundElsewhere} / the holder's refusal. */
+export async function claimResolvedIdentity(base: Omit<StartClaimRequest, 'key' | 'find'>, identityKey: string): Promise<() => Promise<void>> {
+  const key = sha256(identityKey);
+  const outcome = await awaitStart({ ...base, key, find: () => base.registry.findByIdentity(key) });
+  if (outcome.kind !== 'held') throw outcome.kind === 'refused' ? outcome.error : new FoundElsewhere(outcome.row);
+  return outcome.release;
 }
 
 /** Renews the claim until the returned release is called (idempotent), which drops it. */

@@ -50,7 +50,6 @@ export interface TransferRun {
   logger: Logger;
   /** Shared by resolve, open and every resume of this run. */
   budget: RetryBudget;
-  /** The run's record. */
   record: RunRecord;
   /** Called after each resolve, before the media is opened (claims a short link's identity); its throw ends prepare. */
   beforeOpen?: (resolved: ResolvedSource) => Promise<void>;

@@ -122,11 +122,13 @@ describe.skipIf(!requireOptional('sync progress in a terminal', scriptMissing, '
       expect(file).toMatchObject({ status: 'completed', bytes: statSync(mediaPath('sample.mov')).size });
       expect(result.terminal).not.toContain('"status"');
       const shown = renders(result.terminal);
-      const downloading = [...new Set(shown.filter((line) => /^downloading\s+\d+\.\d%\s+[\d.]+ kB \/ 528\.3 kB\s+at .+ETA/.test(line)))];
+      // The fixture's size depends on the ffmpeg that made it: the total is read, not assumed (SI kB, one decimal).
+      const total = `${(statSync(mediaPath('sample.mov')).size / 1000).toFixed(1).replace('.', '\\.')} kB`;
+      const downloading = [...new Set(shown.filter((line) => new RegExp(`^downloading\\s+\\d+\\.\\d%\\s+[\\d.]+ kB / ${total}\\s+at .+ETA`).test(line)))];
       expect(downloading.length, shown.join('\n')).toBeGreaterThanOrEqual(3);
       expect(shown[0]).toBe('resolving');
       expect(shown.some((line) => line.startsWith('probing') || line.startsWith('thumbnails')), shown.join('\n')).toBe(true);
-      expect(shown[shown.length - 1]).toMatch(/^completed\s+528\.3 kB in \d+:\d\d/);
+      expect(shown[shown.length - 1]).toMatch(new RegExp(`^completed\\s+${total} in \\d+:\\d\\d`));
       // One line: every render but the closing summary rewrites the same terminal line.
       expect(result.terminal.trim().split('\n')).toHaveLength(1);
     } finally {

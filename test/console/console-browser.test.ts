@@ -186,9 +186,10 @@ describe.skipIf(!runBrowser)('web console in Chromium against media-ingest serve
       await page.getByRole('heading', { name: 'trailer.mp4' }).waitFor();
       const strip = page.locator('#strip ol.strip img');
       await expect.poll(() => strip.count(), { timeout: 30_000 }).toBe(3);
+      // Thumbnails are fetched with the key into blob: URLs: wait until all four (poster + 3 segments) have decoded.
       await expect
-        .poll(() => page.locator('main img').evaluateAll((images: HTMLImageElement[]) => images.map((img) => img.naturalWidth)))
-        .toEqual([expect.any(Number), expect.any(Number), expect.any(Number), expect.any(Number)]);
+        .poll(() => page.locator('main img').evaluateAll((images: HTMLImageElement[]) => images.map((img) => img.naturalWidth > 0)), { timeout: 30_000 })
+        .toEqual([true, true, true, true]);
       const widths = await page.locator('main img').evaluateAll((images: HTMLImageElement[]) => images.map((img) => img.naturalWidth));
       expect(widths.every((width) => width > 0), String(widths)).toBe(true);
       expect(await page.getByRole('img', { name: /Segment 2, 0:20 to 0:40/ }).count()).toBe(1);

@@ -3,6 +3,7 @@
  * line every few seconds. Both poll a snapshot, so the runner never waits on rendering.
  */
 import cliProgress from 'cli-progress';
+import { formatSize } from '../progress/render.js';
 
 /** What the progress display shows. */
 export interface ProgressSnapshot {
@@ -35,18 +36,6 @@ export interface ProgressOptions {
   stream?: NodeJS.WriteStream;
 }
 
-/** `40.1 MB` style sizes (decimal units). */
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit += 1;
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
-}
-
 /** Time left at the average pace so far: `?` before the first result or while the total is unknown. */
 export function etaText(s: ProgressSnapshot): string {
   if (!s.totalKnown || s.done === 0) return '?';
@@ -59,7 +48,7 @@ export function etaText(s: ProgressSnapshot): string {
 /** The plain (non-TTY) progress line. */
 export function plainProgressLine(s: ProgressSnapshot): string {
   const total = s.totalKnown ? String(s.total) : `${s.total}+`;
-  return `batch: ${s.done}/${total} done, ${s.failed} failed, ${formatBytes(s.bytes)}`;
+  return `batch: ${s.done}/${total} done, ${s.failed} failed, ${formatSize(s.bytes)}`;
 }
 
 /** Starts the display appropriate for the stream. */
@@ -72,8 +61,8 @@ export function startProgress(snapshot: () => ProgressSnapshot, options: Progres
   }
   const payload = (s: ProgressSnapshot): Record<string, string | number> => ({
     failed: s.failed,
-    bytes: formatBytes(s.bytes),
-    rate: `${formatBytes(s.elapsedMs > 0 ? Math.round((s.bytes * 1000) / s.elapsedMs) : 0)}/s`,
+    bytes: formatSize(s.bytes),
+    rate: `${formatSize(s.elapsedMs > 0 ? Math.round((s.bytes * 1000) / s.elapsedMs) : 0)}/s`,
     etaText: etaText(s),
   });
   const bar = new cliProgress.SingleBar(

@@ -58,6 +58,19 @@ function isConnectionLost(error: unknown): boolean {
   return ['57P01', '57P02', '57P03', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE'].includes(e?.code ?? '') || /Connection terminated/i.test(e?.message ?? '');
 }
 
+/**
+ * True when the server refused a new connection before any statement ran: too many clients (53300), too many
+ * connections for the role or database (53300/53400 family), or the server starting up (57P03). Nothing was sent, so
+ * any operation, a write included, can be tried again.
+ */
+function isConnectRefused(error: unknown): boolean {
+  const e = error as { code?: string; routine?: string };
+  return e?.code === '53300' || e?.code === '57P03' || (e?.code === 'ECONNREFUSED');
+}
+
+/** Attempts and waits for operations whose connection was refused at connect time: about 12 s in all. */
+const CONNECT_RETRY_DELAYS_MS = [50, 100, 200, 400, 800, 1_600, 3_200, 6_400];
+
 export class PgRegistry implements Registry {
   private readonly db: Kysely<RegistryDatabase>;
   private readonly schema: string;
@@ -93,6 +106,10 @@ export class PgRegistry implements Registry {
       try {
         return await work();
       } catch (error) {
+        if (isConnectRefused(error) && attempt <= CONNECT_RETRY_DELAYS_MS.length) {
+          await new Promise((resolve) => setTimeout(resolve, CONNECT_RETRY_DELAYS_MS[attempt - 1]! * (0.5 + Math.random())));
+          continue;
+        }
         if (!read || attempt >= 3 || !isConnectionLost(error)) throw storageError(error, what);
       }
     }

@@ -6,7 +6,7 @@ import { PgRegistry } from '../../../src/adapters/cluster/pg-registry.js';
 import { fileRow } from '../contracts/file-row.js';
 
 const env = process.env;
-const registry = new PgRegistry({ connectionString: env.CHILD_PG_URL!, schema: env.CHILD_SCHEMA!, poolSize: 20 });
+const registry = new PgRegistry({ connectionString: env.CHILD_PG_URL!, schema: env.CHILD_SCHEMA!, poolSize: 5 });
 const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value)}\n`);
 
 /** Blocks until the parent releases the advisory lock CHILD_BARRIER it holds. */

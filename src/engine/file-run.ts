@@ -222,7 +222,7 @@ export class FileRun implements RunRecord {
 
   private async probe(blob: LocalBlob): Promise<ProbeResult> {
     crashPoint('probe');
-    const probe = await this.timed('probe', () => this.s.probe.run(blob.path, this.signal));
+    const probe = await this.timed('probe', () => this.s.probe.run(blob, this.signal));
     const row = await this.update({ media_type: probe.mediaType, media_info: mediaInfoOf(probe) });
     if (probe.mediaType === 'video') await this.publish('file.progress', row); // stage: thumbnails
     return probe;
@@ -230,7 +230,7 @@ export class FileRun implements RunRecord {
 
   private async thumbnails(blob: LocalBlob, probe: ProbeResult): Promise<void> {
     const row = this.row!;
-    const made = await this.timed('thumbnails', () => this.s.thumbnails.run({ id: row.id, segmentThumbnails: row.enable_segment_thumbnails }, blob.path, probe, this.signal));
+    const made = await this.timed('thumbnails', () => this.s.thumbnails.run({ id: row.id, segmentThumbnails: row.enable_segment_thumbnails }, blob, probe, this.signal));
     await this.s.registry.replaceRenditions(row.id, this.token!, made.thumbnails, made.segments);
   }
 

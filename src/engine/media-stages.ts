@@ -2,19 +2,20 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { inject, injectable } from 'inversify';
 import type { IngestConfig } from '../config/define-config.js';
-import { isIngestError } from '../errors.js';
+import { IngestError, isIngestError } from '../errors.js';
 import type { BlobStore } from '../ports/blob-store.js';
 import type { MediaInfo, SegmentRow, ThumbnailRow } from '../ports/registry.js';
 import { probeMedia } from '../stages/probe.js';
 import type { ProbeResult } from '../stages/probe.js';
 import { makeThumbnails } from '../stages/thumbnails.js';
+import type { ThumbnailRequest } from '../stages/thumbnails.js';
 import { defaultThumbnailTime, planSegments } from '../stages/segment-plan.js';
 import { isStorageFault, mapStorageError } from '../store/spool.js';
 import type { Spool } from '../store/spool.js';
 import { resolveDecoder } from '../media/decoder.js';
 import { processLimitsOf } from '../media/run-decoder.js';
 import { crashPoint } from './crash-points.js';
-import { DerivedWork } from './derived-work.js';
+import { ContentMemo, DerivedWork } from './derived-work.js';
 import { TOKENS } from './tokens.js';
 
 /** The probe stage: ffprobe on a local copy of the blob only, bounded by the configured limits. */
@@ -25,10 +26,11 @@ export class ProbeStage {
 
   constructor(@inject(TOKENS.Config) private readonly config: IngestConfig) {}
 
-  async run(blobPath: string, signal: AbortSignal): Promise<ProbeResult> {
+  /** Probes `blob.path`; a blob of the same content (`blob.sha256`) probed before in this engine is not probed again. */
+  async run(blob: BlobFile, signal: AbortSignal): Promise<ProbeResult> {
     const { config } = this;
     const decoder = await resolveDecoder(config.decoder);
-    return this.derived.probe(blobPath, () => probeMedia(blobPath, {
+    return this.derived.probe(blob.sha256, () => probeMedia(blob.path, {
       ...config.limits,
       ffprobePath: decoder.ffprobe.path, processLimits: processLimitsOf(config.decoder),
       timeoutMs: config.probeTimeoutMs,
@@ -37,62 +39,60 @@ export class ProbeStage {
   }
 }
 
+/** A stored blob as a local file (the path may be a copy: the content hash is what derived work is keyed by). */
+export interface BlobFile {
+  sha256: string;
+  path: string;
+}
+
 /** What the thumbnail stage made: rows for the registry, pointing at images already in the blob store. */
 export interface Renditions {
   thumbnails: ThumbnailRow[];
   segments: SegmentRow[];
 }
 
+/** One file's stored thumbnail images, as the stage remembers them for files of the same content. */
+interface StoredImages {
+  fileId: string;
+  images: Array<{ key: string; name: string; storeKey: string; timeSeconds: number; width: number; height: number }>;
+}
+
 /**
  * The thumbnail stage: the default thumbnail and, when enabled, one per uniform segment, made in a spool work dir
  * and stored through the {@link BlobStore}. Returns the rows; the run records them.
+ *
+ * Derived work is reused by content: a file whose blob this engine already thumbnailed with the same settings (same
+ * times, size, format, quality, stream) gets copies of those images through {@link BlobStore.copyThumbnails} (hard
+ * links in the local store, server-side copies in S3) instead of decoding again; when they are gone, it makes its own.
  */
 @injectable()
 export class ThumbnailStage {
+  private readonly derived = new ContentMemo<StoredImages>();
+
   constructor(
     @inject(TOKENS.Config) private readonly config: IngestConfig,
     @inject(TOKENS.Spool) private readonly spool: Spool,
     @inject(TOKENS.BlobStore) private readonly blobs: BlobStore,
   ) {}
 
-  async run(file: { id: string; segmentThumbnails: boolean }, blobPath: string, probe: ProbeResult, signal: AbortSignal): Promise<Renditions> {
-    const { config, spool } = this;
+  async run(file: { id: string; segmentThumbnails: boolean }, blob: BlobFile, probe: ProbeResult, signal: AbortSignal): Promise<Renditions> {
+    const { config } = this;
     const duration = probe.durationSeconds ?? 0;
     const segments = file.segmentThumbnails ? planSegments(duration, config.thumbnails.segmentSeconds) : [];
     const requests = [
       { key: 'default', timeSeconds: defaultThumbnailTime(duration) },
       ...segments.map((s) => ({ key: `segment-${s.index}`, timeSeconds: s.thumbnailTime })),
     ];
-    const outputDir = await spool.workDir(file.id, 'thumbnails');
-    let results;
-    let keys: string[];
-    try {
-      ({ results, keys } = await storageErrors('thumbnails', async () => {
-        const made = await makeThumbnails(blobPath, requests, {
-          ffmpegPath: (await resolveDecoder(config.decoder)).ffmpeg.path,
-          processLimits: processLimitsOf(config.decoder),
-          frameSize: probe.width && probe.height ? { width: probe.width, height: probe.height } : null,
-          streamIndex: probe.videoStreamIndex,
-          ...(config.thumbnails.maxHeight ? { maxHeight: config.thumbnails.maxHeight } : {}),
-          width: config.thumbnails.width,
-          format: config.thumbnails.format,
-          quality: config.thumbnails.quality,
-          outputDir,
-          timeoutMs: config.ffmpegTimeoutMs,
-          parallelism: config.concurrency.cpu,
-          durationSeconds: probe.durationSeconds,
-          signal,
-          scratchPrefix: path.join(spool.tempDir, `${file.id}.frames-`),
-        });
-        const stored = await this.blobs.putThumbnails(file.id, made.map((m) => ({ name: path.basename(m.path), localPath: m.path })));
-        return { results: made, keys: stored };
-      }));
-    } finally {
-      await spool.remove(outputDir);
-    }
+    const { width, maxHeight, format, quality } = config.thumbnails;
+    const settings = JSON.stringify({ width, maxHeight, format, quality, stream: probe.videoStreamIndex, duration, requests });
+    const stored = await this.derived.use(
+      `${blob.sha256}\n${settings}`,
+      () => this.make(file.id, blob.path, probe, requests, signal),
+      (earlier) => this.copy(file.id, earlier),
+    );
     crashPoint('thumbnails');
     const now = Date.now();
-    const byKey = new Map(results.map((r, i) => [r.key, { ...r, storeKey: keys[i]! }]));
+    const byKey = new Map(stored.images.map((image) => [image.key, image]));
     const thumbnails: ThumbnailRow[] = [];
     const segmentRows: SegmentRow[] = [];
     const toRow = (key: string, type: 'file' | 'segment', segmentId: string | null): ThumbnailRow | undefined => {
@@ -115,6 +115,47 @@ export class ThumbnailStage {
       });
     }
     return { thumbnails, segments: segmentRows };
+  }
+
+  /** Decodes the frames with ffmpeg in a spool work dir and stores them under the file. */
+  private async make(fileId: string, blobPath: string, probe: ProbeResult, requests: ThumbnailRequest[], signal: AbortSignal): Promise<StoredImages> {
+    const { config, spool } = this;
+    const outputDir = await spool.workDir(fileId, 'thumbnails');
+    try {
+      return await storageErrors('thumbnails', async () => {
+        const made = await makeThumbnails(blobPath, requests, {
+          ffmpegPath: (await resolveDecoder(config.decoder)).ffmpeg.path,
+          processLimits: processLimitsOf(config.decoder),
+          frameSize: probe.width && probe.height ? { width: probe.width, height: probe.height } : null,
+          streamIndex: probe.videoStreamIndex,
+          ...(config.thumbnails.maxHeight ? { maxHeight: config.thumbnails.maxHeight } : {}),
+          width: config.thumbnails.width,
+          format: config.thumbnails.format,
+          quality: config.thumbnails.quality,
+          outputDir,
+          timeoutMs: config.ffmpegTimeoutMs,
+          parallelism: config.concurrency.cpu,
+          durationSeconds: probe.durationSeconds,
+          signal,
+          scratchPrefix: path.join(spool.tempDir, `${fileId}.frames-`),
+        });
+        const names = made.map((m) => path.basename(m.path));
+        const keys = await this.blobs.putThumbnails(fileId, made.map((m, i) => ({ name: names[i]!, localPath: m.path })));
+        return {
+          fileId,
+          images: made.map((m, i) => ({ key: m.key, name: names[i]!, storeKey: keys[i]!, timeSeconds: m.timeSeconds, width: m.width, height: m.height })),
+        };
+      });
+    } finally {
+      await spool.remove(outputDir);
+    }
+  }
+
+  /** Another file's images of the same content, stored again as this file's (its own earlier run's are not reused). */
+  private async copy(fileId: string, earlier: StoredImages): Promise<StoredImages> {
+    if (earlier.fileId === fileId) throw new IngestError('not_found', 'the earlier thumbnails are this file\'s own');
+    const keys = await this.blobs.copyThumbnails(fileId, earlier.images.map((image) => ({ name: image.name, fromKey: image.storeKey })));
+    return { fileId, images: earlier.images.map((image, i) => ({ ...image, storeKey: keys[i]! })) };
   }
 }
 

@@ -21,6 +21,14 @@ export interface ThumbnailUpload {
   localPath: string;
 }
 
+/** A thumbnail stored already (another file's, of the same content) to store again under a file. */
+export interface ThumbnailCopy {
+  /** File name inside the target file's thumbnail folder (as {@link ThumbnailUpload.name}). */
+  name: string;
+  /** The stored thumbnail's key (as {@link BlobStore.putThumbnails} returned it). */
+  fromKey: string;
+}
+
 /** An object opened for reading. */
 export interface OpenedObject {
   body: Readable;
@@ -71,6 +79,13 @@ export interface BlobStore {
    * until {@link deleteThumbnails}.
    */
   putThumbnails(fileId: string, images: ThumbnailUpload[]): Promise<string[]>;
+  /**
+   * Stores thumbnails another file of the same content has already stored as this file's (derived work reused by
+   * content): durably, all or none, independent of the source (deleting either file keeps the other's). The local
+   * adapter hard-links them, an S3 adapter copies them server-side. Returns the new keys in order. Throws
+   * `not_found` when a source is gone (its file was deleted or failed meanwhile): the caller then makes its own.
+   */
+  copyThumbnails(fileId: string, images: ThumbnailCopy[]): Promise<string[]>;
   /** The keys stored for a file. */
   listThumbnails(fileId: string): Promise<string[]>;
   statThumbnail(key: string): Promise<StoredObjectInfo | undefined>;

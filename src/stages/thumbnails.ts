@@ -3,9 +3,10 @@
  * encoded by ffmpeg itself in the same step (a temp name in the output dir, then renamed); WebP frames go through a
  * PNG that sharp encodes.
  *
- * Fast path: one ffmpeg process extracts up to {@link MAX_FRAMES_PER_PROCESS} frames (one `-ss T -i file:` input and
- * one image output per frame, fast input seeking, scaled by ffmpeg), and up to `parallelism` processes run at once;
- * large frames get fewer inputs a process, so one process stays within its memory limit.
+ * Fast path: one ffmpeg process extracts several frames (one `-ss T -i file:` input with a single-threaded decoder and
+ * one image output per frame, fast input seeking, scaled by ffmpeg); frames are split over up to `parallelism`
+ * processes only when each gets enough of them to pay for its start, and large frames get fewer inputs a process so
+ * one process stays within its memory limit ({@link frameBatches}).
  * Bounded: every frame is scaled inside the filter graph into the `width` × `maxHeight` box whatever the file's
  * sample/display aspect ratio or rotation ({@link boxScaleFilter}); each ffmpeg runs under the memory, CPU and
  * output limits of {@link runDecoder}; an image larger than the box is refused (JPEG: its SOF header is checked;
@@ -24,6 +25,7 @@ import { defaultDecoder } from '../media/decoder.js';
 import { DEFAULT_PROCESS_LIMITS, allocationArgs, runDecoder, scrubPaths } from '../media/run-decoder.js';
 import type { ProcessLimits } from '../media/run-decoder.js';
 import { boxScaleFilter } from '../media/scale-filter.js';
+import { clampTime, frameBatches, framesPerProcess } from './frame-batches.js';
 import { checkedJpeg, hasFrame, jpegQscale, type FrameOutput } from './jpeg-frames.js';
 import { FORMAT_WHITELIST, classifyFfprobeError } from './probe.js';
 
@@ -91,10 +93,11 @@ export interface ThumbnailResult {
   bytes: number;
 }
 
-/** Frames per ffmpeg process at most: amortises process start-up and demuxer probing. */
-export const MAX_FRAMES_PER_PROCESS = 10;
-/** Decoder threads per input: frames are parallel across processes already, and memory must not grow with cores. */
-const DECODER_THREADS = 2;
+/**
+ * Decoder threads per input: one process decodes its inputs one after another, frames are parallel across processes,
+ * and a second thread per input only costs memory and CPU (measured: 16 inputs of 720p, 187 vs 264 MiB, same wall).
+ */
+const DECODER_THREADS = 1;
 const SAFE_KEY = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
 
 interface FrameJob {
@@ -142,16 +145,14 @@ export async function makeThumbnails(
   let workDir: string | undefined;
   try {
     await mkdir(outputDir, { recursive: true });
-    workDir = await mkdtemp(options.scratchPrefix ?? path.join(os.tmpdir(), 'media-ingest-frames-'));
+    // JPEG frames go straight to the output dir; only PNGs for sharp need a scratch folder.
+    if (output.kind === 'png') workDir = await mkdtemp(options.scratchPrefix ?? path.join(os.tmpdir(), 'media-ingest-frames-'));
     const jobs: FrameJob[] = requests.map((request, i) => {
       const framePath = output.kind === 'jpeg' ? path.join(outputDir, `.${request.key}.${randomBytes(6).toString('hex')}.tmp`) : path.join(workDir!, `${i}.png`);
       if (output.kind === 'jpeg') written.push(framePath);
       return { request, time: clampTime(request.timeSeconds, options.durationSeconds), fromEnd: false, framePath };
     });
-    const perProcess = framesPerProcess(options.frameSize ?? null, limits.memoryBytes);
-    const batchSize = Math.min(perProcess, Math.ceil(jobs.length / Math.max(1, options.parallelism)));
-    const batches: FrameJob[][] = [];
-    for (let i = 0; i < jobs.length; i += batchSize) batches.push(jobs.slice(i, i + batchSize));
+    const batches = frameBatches(jobs, options.parallelism, framesPerProcess(options.frameSize ?? null, limits.memoryBytes));
     const results = new Map<FrameJob, ThumbnailResult>();
 
     const processBatch = async (batch: FrameJob[]) => {
@@ -220,17 +221,6 @@ export interface Extraction {
 function processLimitsFor(limits: ProcessLimits, box: { width: number; maxHeight: number }): ProcessLimits {
   const largestFrame = box.width * box.maxHeight * 4 + 1024 * 1024;
   return { ...limits, outputBytes: Math.max(limits.outputBytes, largestFrame) };
-}
-
-/**
- * Frames one process may extract within its memory limit: each input keeps its own decoder (reference frames,
- * thread buffers) and filter, estimated at 12 YUV 4:2:0 frames plus 48 MiB; 160 MiB is the process itself.
- */
-export function framesPerProcess(frameSize: { width: number; height: number } | null, memoryBytes: number): number {
-  const { width, height } = frameSize ?? { width: 1920, height: 1080 };
-  const perInput = width * height * 1.5 * 12 + 48 * 1024 * 1024;
-  const available = memoryBytes - 160 * 1024 * 1024;
-  return Math.max(1, Math.min(MAX_FRAMES_PER_PROCESS, Math.floor(available / perInput)));
 }
 
 /** The ffmpeg command line extracting one PNG per job. Exported for tests. */
@@ -338,12 +328,6 @@ function abortError(signal: AbortSignal): IngestError {
   return cancelledBy(signal, 'thumbnail extraction');
 }
 
-/** Clamps into [0, duration - margin], the margin being 0.5 s (or 10% of a very short media). */
-function clampTime(seconds: number, duration: number | null | undefined): number {
-  const t = Math.max(0, seconds);
-  if (!duration || !(duration > 0)) return t;
-  return Math.min(t, Math.max(0, duration - Math.min(0.5, duration * 0.1)));
-}
-
 export { planSegments, defaultThumbnailTime } from './segment-plan.js';
 export type { PlannedSegment } from './segment-plan.js';
+export { MAX_FRAMES_PER_PROCESS, framesPerProcess, frameBatches } from './frame-batches.js';

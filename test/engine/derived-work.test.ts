@@ -1,6 +1,7 @@
-// DerivedWork: one probe per content in an engine, shared by concurrent files, never a failure handed to another file.
+// DerivedWork / ContentMemo: derived work once per content in an engine, shared by concurrent files, never a failure
+// handed to another file, reused through a per-file copy when there is one.
 import { describe, expect, it } from 'vitest';
-import { DerivedWork } from '../../src/engine/derived-work.js';
+import { ContentMemo, DerivedWork } from '../../src/engine/derived-work.js';
 import type { ProbeResult } from '../../src/stages/probe.js';
 
 const result = (format: string): ProbeResult => ({ format } as unknown as ProbeResult);
@@ -28,6 +29,32 @@ describe('DerivedWork.probe', () => {
     const waiter = work.probe('/blobs/aa', async () => result('mkv'));
     await expect(failing).rejects.toThrow('cancelled');
     expect((await waiter).format).toBe('mkv');
-    expect((await work.probe('/blobs/aa', async () => result('mov'))).format).toBe('mov');
+    // The waiter's own result is what later files reuse.
+    expect((await work.probe('/blobs/aa', async () => result('mov'))).format).toBe('mkv');
+  });
+});
+
+describe('ContentMemo with a reuse step (thumbnails)', () => {
+  it('computes once, then turns the first result into each later caller\'s own', async () => {
+    const memo = new ContentMemo<{ owner: string }>();
+    const computed: string[] = [];
+    const compute = (owner: string) => async () => {
+      computed.push(owner);
+      return { owner };
+    };
+    const reuse = (owner: string) => async (earlier: { owner: string }) => ({ owner: `${owner} (copy of ${earlier.owner})` });
+    const [a, b] = await Promise.all([memo.use('sha', compute('a'), reuse('a')), memo.use('sha', compute('b'), reuse('b'))]);
+    expect(a).toEqual({ owner: 'a' });
+    expect(b).toEqual({ owner: 'b (copy of a)' });
+    expect(computed).toEqual(['a']);
+  });
+
+  it('computes for itself when the reuse fails, and later callers reuse that result', async () => {
+    const memo = new ContentMemo<{ owner: string }>();
+    await memo.use('sha', async () => ({ owner: 'a' }));
+    const gone = await memo.use('sha', async () => ({ owner: 'b' }), async () => Promise.reject(new Error('source deleted')));
+    expect(gone).toEqual({ owner: 'b' });
+    const later = await memo.use('sha', async () => ({ owner: 'c' }), async (earlier) => ({ owner: `copy of ${earlier.owner}` }));
+    expect(later).toEqual({ owner: 'copy of b' });
   });
 });

@@ -9,6 +9,7 @@ import { rm, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
+  CopyObjectCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
@@ -21,7 +22,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { IngestError, isIngestError } from '../../errors.js';
-import type { BlobStore, OpenedObject, StoredBlob, StoredObjectInfo, ThumbnailLink, ThumbnailUpload } from '../../ports/blob-store.js';
+import type { BlobStore, OpenedObject, StoredBlob, StoredObjectInfo, ThumbnailCopy, ThumbnailLink, ThumbnailUpload } from '../../ports/blob-store.js';
 import type { ClusterS3Config } from '../../config/cluster-config.js';
 import { createS3Client } from './s3-client.js';
 
@@ -228,6 +229,31 @@ export class S3BlobStore implements BlobStore {
       // All or none: remove what this call stored before the failure.
       await Promise.all(stored.map((key) => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: `${this.prefix}${key}` })).catch(() => undefined)));
       throw storageError(error, `storing thumbnails of ${fileId}`);
+    }
+  }
+
+  /** Copies another file's thumbnails server-side (CopyObject): no bytes through this worker. All or none. */
+  async copyThumbnails(fileId: string, images: ThumbnailCopy[]): Promise<string[]> {
+    const folder = this.fileThumbnailPrefix(fileId);
+    for (const image of images) {
+      if (!THUMBNAIL_NAME.test(image.name)) throw new IngestError('invalid_request', `S3 blob store: bad thumbnail name ${JSON.stringify(image.name)}`);
+    }
+    const sources = images.map((image) => this.thumbnailObjectKey(image.fromKey));
+    const keys = images.map((image) => `${folder}${image.name}`);
+    const stored: string[] = [];
+    try {
+      for (const [index, source] of sources.entries()) {
+        await this.client.send(new CopyObjectCommand({
+          Bucket: this.bucket, Key: `${this.prefix}${keys[index]}`,
+          CopySource: `${this.bucket}/${source.split('/').map(encodeURIComponent).join('/')}`,
+        }));
+        stored.push(keys[index]!);
+      }
+      return keys;
+    } catch (error) {
+      await Promise.all(stored.map((key) => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: `${this.prefix}${key}` })).catch(() => undefined)));
+      if (isMissing(error)) throw new IngestError('not_found', 'A thumbnail to copy is gone', { cause: error });
+      throw storageError(error, `copying thumbnails to ${fileId}`);
     }
   }
 

@@ -1,8 +1,9 @@
 import { createReadStream } from 'node:fs';
+import { link } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { IngestError } from '../../errors.js';
-import type { BlobStore, OpenedObject, StoredBlob, StoredObjectInfo, ThumbnailUpload } from '../../ports/blob-store.js';
+import type { BlobStore, OpenedObject, StoredBlob, StoredObjectInfo, ThumbnailCopy, ThumbnailUpload } from '../../ports/blob-store.js';
 import { mapStorageError } from '../../store/storage-errors.js';
 import { nodeStorageFs } from '../../store/storage-fs.js';
 import type { StorageFs } from '../../store/storage-fs.js';
@@ -92,18 +93,37 @@ export class FsBlobStore implements BlobStore {
     try {
       await this.fsys.rm(dir, { recursive: true, force: true });
       await this.fsys.mkdir(dir, { recursive: true });
-      const keys: string[] = [];
-      for (const image of images) {
-        const target = path.join(dir, image.name);
-        await this.fsys.rename(image.localPath, target);
-        await this.syncFile(target);
-        keys.push(path.relative(this.dataDir, target));
-      }
-      // Durable before the registry points at them: a completed file never lists a thumbnail a power loss took.
+      const targets = images.map((image) => path.join(dir, image.name));
+      for (const [i, image] of images.entries()) await this.fsys.rename(image.localPath, targets[i]!);
+      // Durable before the registry points at them: a completed file never lists a thumbnail a power loss took. The
+      // file flushes run at once (the file system commits them together), then the folder's.
+      await Promise.all(targets.map((target) => this.syncFile(target)));
       await this.syncDir(dir);
-      return keys;
+      return targets.map((target) => path.relative(this.dataDir, target));
     } catch (error) {
       await this.fsys.rm(dir, { recursive: true, force: true }).catch(() => undefined);
+      throw mapStorageError(error, 'thumbnails');
+    }
+  }
+
+  /**
+   * Hard-links another file's stored thumbnails into this file's folder: no bytes copied, and each name stays until
+   * its own file's folder goes. The sources were flushed when stored; the new folder is flushed before returning.
+   */
+  async copyThumbnails(fileId: string, images: ThumbnailCopy[]): Promise<string[]> {
+    const dir = this.thumbnailDir(fileId);
+    for (const image of images) if (!IMAGE_NAME.test(image.name)) throw new IngestError('internal', `Bad thumbnail name: ${image.name}`);
+    const sources = images.map((image) => this.thumbnailPath(image.fromKey));
+    try {
+      await this.fsys.rm(dir, { recursive: true, force: true });
+      await this.fsys.mkdir(dir, { recursive: true });
+      const targets = images.map((image) => path.join(dir, image.name));
+      for (const [i, source] of sources.entries()) await link(source, targets[i]!);
+      await this.syncDir(dir);
+      return targets.map((target) => path.relative(this.dataDir, target));
+    } catch (error) {
+      await this.fsys.rm(dir, { recursive: true, force: true }).catch(() => undefined);
+      if ((error as NodeJS.ErrnoException)?.code === 'ENOENT') throw new IngestError('not_found', 'A thumbnail to copy is gone', { cause: error });
       throw mapStorageError(error, 'thumbnails');
     }
   }

@@ -87,6 +87,36 @@ export function blobStoreContract(makeStore: () => Promise<BlobStore>, disposeSt
     await expectCode(store.openThumbnail(keys[0]!), 'not_found');
   });
 
+  it('copies a file\'s thumbnails to another file, independent of the source, and reports a gone source as not_found', async () => {
+    const a = spoolFile(dir, 'jpeg-a', 'a.jpg');
+    const b = spoolFile(dir, 'jpeg-b', 'b.jpg');
+    const source = await store.putThumbnails('file-src', [
+      { name: 'default.jpg', localPath: a.localPath },
+      { name: 'segment-0.jpg', localPath: b.localPath },
+    ]);
+    const copied = await store.copyThumbnails('file-dst', [
+      { name: 'default.jpg', fromKey: source[0]! },
+      { name: 'segment-0.jpg', fromKey: source[1]! },
+    ]);
+    expect(copied).toHaveLength(2);
+    expect(copied.some((key) => source.includes(key))).toBe(false);
+    expect([...(await store.listThumbnails('file-dst'))].sort()).toEqual([...copied].sort());
+    // Deleting the source keeps the copies, readable.
+    await store.deleteThumbnails('file-src');
+    expect(await text((await store.openThumbnail(copied[0]!)).body)).toBe('jpeg-a');
+    expect(await text((await store.openThumbnail(copied[1]!)).body)).toBe('jpeg-b');
+    // A source that is gone: not_found, and nothing of the failed copy stays.
+    await expectCode(store.copyThumbnails('file-third', [
+      { name: 'default.jpg', fromKey: copied[0]! },
+      { name: 'segment-0.jpg', fromKey: source[1]! },
+    ]), 'not_found');
+    expect(await store.listThumbnails('file-third')).toEqual([]);
+    // Deleting the copy keeps nothing behind and does not touch other files.
+    await store.deleteThumbnails('file-dst');
+    expect(await store.listThumbnails('file-dst')).toEqual([]);
+    await expect(store.copyThumbnails('file-x', [{ name: '../x.jpg', fromKey: copied[0]! }])).rejects.toThrow();
+  });
+
   it('refuses names and keys that could escape their place', async () => {
     const a = spoolFile(dir, 'x', 'x.jpg');
     await expect(store.putThumbnails('file-abc', [{ name: '../x.jpg', localPath: a.localPath }])).rejects.toThrow();

@@ -21,8 +21,9 @@ export class DerivedWork {
 
 /**
  * One result per key, computed once. Later callers get `reuse(earlier)` (the result itself when no `reuse` is given):
- * a stored result that is another file's (thumbnails) is turned into this caller's own. When the earlier run failed,
- * or reusing it fails, the caller computes for itself and its result is remembered instead.
+ * a stored result that is another file's (thumbnails) is turned into this caller's own, which is then remembered in
+ * its place. When the earlier run failed, or reusing it fails, the caller computes for itself and its result is
+ * remembered instead.
  */
 export class ContentMemo<T> {
   private readonly entries = new Map<string, Promise<T>>();
@@ -34,7 +35,11 @@ export class ContentMemo<T> {
       if (earlier) {
         if (!reuse) return earlier.value;
         const reused = await reuse(earlier.value).then((value) => ({ value }), () => undefined);
-        if (reused) return reused.value;
+        if (reused) {
+          // The newest holder is remembered: the one least likely to be deleted before the next file copies it.
+          if (this.entries.get(key) === known) this.entries.set(key, Promise.resolve(reused.value));
+          return reused.value;
+        }
         if (this.entries.get(key) === known) this.entries.delete(key);
       }
     }

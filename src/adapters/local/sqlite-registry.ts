@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { makeDirsSync } from '../../store/make-dirs.js';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
@@ -77,7 +78,7 @@ export class SqliteRegistry implements Registry {
 
   /** Creates the file (and its directory) when missing, sets WAL and migrates the schema. */
   private openForWriting(): SqliteDatabase {
-    mkdirSync(path.dirname(this.file), { recursive: true });
+    makeDirsSync(path.dirname(this.file));
     const db = cacheStatements(new Database(this.file));
     try {
       db.pragma('journal_mode = WAL');

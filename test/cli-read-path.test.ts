@@ -158,6 +158,16 @@ describe('CLI read commands on the embedded registry', () => {
     }
   }, 180_000);
 
+  it('take the default config from the record the build made of the packaged config', async () => {
+    const compiled = path.join(ROOT, 'dist', 'pipeline.config.js');
+    const packaged = (await import(compiled)) as { default: unknown };
+    const { precompiledConfig } = (await import(path.join(ROOT, 'dist', 'src', 'config', 'load-config.js'))) as typeof import('../src/config/load-config.js');
+    expect(JSON.parse(readFileSync(path.join(ROOT, 'dist', 'pipeline.config.json'), 'utf8'))).toEqual(packaged.default);
+    expect(precompiledConfig(compiled)).toEqual(packaged.default);
+    // Any other config file is loaded, never read from a record.
+    expect(precompiledConfig(path.join(ROOT, 'test', 'support', 'empty.config.ts'))).toBeUndefined();
+  });
+
   it('while a command that runs files loads the engine (the trace sees what the read path leaves out)', async () => {
     const result = await cli(['--data-dir', dataDir, 'plugins']);
     expect(result.code).toBe(0);

@@ -48,7 +48,10 @@ export function buildContainer(config: IngestConfig, logger?: Logger): Container
   container.bind(TOKENS.ProbeStage).to(ProbeStage);
   container.bind(TOKENS.ThumbnailStage).to(ThumbnailStage);
   container.bind(TOKENS.PluginRouter).to(PluginRouter);
-  container.bind(TOKENS.FileViews).toDynamicValue((ctx) => new FileViews(ctx.get<IngestConfig>(TOKENS.Config), ctx.get<Registry>(TOKENS.Registry))).inSingletonScope();
+  container
+    .bind(TOKENS.FileViews)
+    .toDynamicValue((ctx) => new FileViews(ctx.get<IngestConfig>(TOKENS.Config), ctx.get<Registry>(TOKENS.Registry)))
+    .inSingletonScope();
   container.bind(TOKENS.FileOutputs).to(FileOutputs);
   container.bind(TOKENS.RunWorker).to(RunWorker);
   container.bind(TOKENS.Ingest).to(Ingest);

@@ -5,7 +5,7 @@
 // how fast it starts is `npm run bench`'s business, not this test's.
 import { execFile } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -119,6 +119,10 @@ describe('CLI read commands on the embedded registry', () => {
       expect(usage).toMatchObject({ code: 2, json: { code: 'invalid_request' } });
       expect(loaded(list.modules, [...NEVER_FOR_READS, ...NEVER_FOR_LOCAL_READS, /node_modules\/better-sqlite3\//])).toEqual([]);
       expect(existsSync(missing)).toBe(false);
+      // A data dir that is a file is a storage error, as when the engine opens it.
+      const notADir = path.join(path.dirname(missing), 'a-file');
+      writeFileSync(notADir, 'x');
+      expect(await cli(['--data-dir', notADir, 'list'])).toMatchObject({ code: 1, json: { code: 'storage_error' } });
     } finally {
       rmSync(path.dirname(missing), { recursive: true, force: true });
     }

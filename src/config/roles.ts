@@ -23,6 +23,6 @@ export function assertRoleFits(role: IngestRole, clustered: boolean, what = 'rol
   if (role === 'all' || clustered) return;
   throw new IngestError(
     'invalid_request',
-    `${what} ${role} needs cluster mode (the cluster config section, or MEDIA_INGEST_POSTGRES_URL, MEDIA_INGEST_REDIS_URL and MEDIA_INGEST_S3_*); embedded mode has only the role all`,
+    `The ${what} ${role} needs cluster mode (the cluster config section, or MEDIA_INGEST_POSTGRES_URL, MEDIA_INGEST_REDIS_URL and MEDIA_INGEST_S3_*); embedded mode has only the role all`,
   );
 }

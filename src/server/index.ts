@@ -47,7 +47,7 @@ export interface CreateServerOptions {
   /**
    * Webhook deliveries to ingest.config.webhooks: false to disable, or dispatcher options. In cluster mode they go
    * through the cluster's webhook queue ({@link QueuedWebhookDispatcher}: once per event across API nodes, retries
-   * kept in Redis; `retry.maxDelayMs` and Retry-After do not apply there). @default true
+   * kept in Redis, 10 attempts unless `retry.attempts` is set). @default true
    */
   webhooks?: boolean | WebhookDispatcherOptions;
   /** Largest JSON body, bytes. @default 1048576 */

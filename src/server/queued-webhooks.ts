@@ -2,8 +2,9 @@
  * Webhook deliveries in cluster mode, through the cluster's BullMQ webhook queue: every API node hears every file
  * event (the Redis event bus) and queues its deliveries under a delivery id derived from the event — file id, event
  * type and the run that emitted it — so the nodes queue the same job and each event is delivered once, by
- * whichever node's sender takes it. Failed attempts wait in Redis for their retry (exponential backoff), so they
- * survive the restart of the node that made them; a node that stops lets its attempts in flight finish.
+ * whichever node's sender takes it. Failed attempts wait in Redis for their retry (exponential backoff with jitter,
+ * capped at `retry.maxDelayMs`, at least the receiver's Retry-After; 10 attempts by default), so they survive the
+ * restart of the node that made them; a node that stops lets its attempts in flight finish.
  *
  * Events are heard through pub/sub: an event published while no API node is connected is not delivered.
  */
@@ -21,6 +22,8 @@ import type { WebhookDelivery, WebhookDispatcherOptions, WebhookEventType, Webho
 
 /** Deliveries one node sends at once. */
 const SENDERS = 4;
+/** Attempts per delivery unless `retry.attempts` says otherwise: more than in-memory retries, since Redis keeps them (about 5 minutes with the default delays). */
+const CLUSTER_ATTEMPTS = 10;
 
 /**
  * The delivery id of one event, the same on every node that hears it: a UUID-shaped hash of the file id, the
@@ -46,7 +49,7 @@ export class QueuedWebhookDispatcher {
 
   constructor(private readonly ingest: Ingest, options: WebhookDispatcherOptions = {}) {
     this.webhooks = options.webhooks ?? ingest.config.webhooks ?? [];
-    this.retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.retry = { ...DEFAULT_RETRY, attempts: CLUSTER_ATTEMPTS, ...options.retry };
     this.logger = options.logger ?? pino({ enabled: false });
     this.fetch = options.fetch ?? globalThis.fetch;
   }
@@ -56,7 +59,7 @@ export class QueuedWebhookDispatcher {
     const cluster = this.ingest.config.cluster;
     if (this.webhooks.length === 0 || this.closing) return;
     if (!cluster) throw new IngestError('internal', 'Queued webhook deliveries need cluster mode');
-    this.queue = await loadWebhookQueue(cluster, { attempts: this.retry.attempts, baseDelayMs: this.retry.baseDelayMs });
+    this.queue = await loadWebhookQueue(cluster, { attempts: this.retry.attempts, baseDelayMs: this.retry.baseDelayMs, maxDelayMs: this.retry.maxDelayMs });
     this.queue.process((job, attempt) => this.send(job, attempt), SENDERS);
     for (const [event, type] of WEBHOOK_EVENT_TYPES) {
       const listener = (file: IngestFile, context?: FileEventContext): void => this.dispatch(type, file, context);
@@ -111,6 +114,7 @@ export class QueuedWebhookDispatcher {
       return;
     }
     log.warn({ reason: outcome.reason }, attempt >= this.retry.attempts ? 'webhook delivery given up' : 'webhook delivery failed; retried from the queue');
-    throw new Error(`webhook delivery failed: ${outcome.reason ?? 'unknown'}`);
+    // The receiver's Retry-After, if any, sets the earliest next attempt (see BullMqWebhookQueue).
+    throw Object.assign(new Error(`webhook delivery failed: ${outcome.reason ?? 'unknown'}`), outcome.retryAfterMs ? { retryAfterMs: outcome.retryAfterMs } : {});
   }
 }

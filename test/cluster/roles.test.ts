@@ -1,7 +1,7 @@
 // Cluster roles as separate OS processes of the real CLI: `serve --role api` nodes queue runs and never download
 // (their connect-to map points at a trap origin that must see nothing), `worker` processes run them; SSE on an API
 // node shows the `downloading` progress of a run in a worker; webhooks are delivered once per event across two API
-// nodes (each first attempt is refused, so retries run from the queue); SIGTERM on a worker mid-download hands its
+// nodes, and their retries survive the restart of every API node (the receiver refuses until both have stopped); SIGTERM on a worker mid-download hands its
 // run back (`pending`, its job queued again) and another worker completes it; `batch --role api` streams results
 // in input order while only workers run the files.
 import { randomUUID } from 'node:crypto';
@@ -131,7 +131,7 @@ describe.skipIf(!cluster)('cluster roles across processes', () => {
 
   const getFile = async (api: string, id: string): Promise<Record<string, unknown>> => (await fetch(`${api}/v1/files/${id}`)).json() as Promise<Record<string, unknown>>;
 
-  it('a worker runs what an api node queued; SSE on the other api node shows its download; webhooks once per event', async () => {
+  it('a worker runs what an api node queued; SSE on the other api node shows its download; webhooks once per event, retried after a restart', async () => {
     const ns = namespace();
     namespaces.push(ns);
     // The media: a first part, then the rest once released, in small pieces (several progress events).
@@ -148,7 +148,8 @@ describe.skipIf(!cluster)('cluster roles across processes', () => {
       }
       res.end();
     });
-    // The receiver: refuses the first attempt of every delivery, then counts deliveries by id and by event.
+    // The receiver: refuses every attempt while `refusing`, then counts deliveries by delivery id and by event.
+    let refusing = true;
     const attempts = new Map<string, number>();
     const delivered: Array<{ id: string; event: string }> = [];
     receiver.route('POST', '/hook', async (req, res, ctx) => {
@@ -157,7 +158,7 @@ describe.skipIf(!cluster)('cluster roles across processes', () => {
       const signed = verifyWebhook(SECRET, String(req.headers['x-media-ingest-timestamp']), raw, String(req.headers['x-media-ingest-signature']));
       const delivery = JSON.parse(raw) as { id: string; type: string; data: { id: string } };
       attempts.set(id, (attempts.get(id) ?? 0) + 1);
-      if (!signed || delivery.id !== id || attempts.get(id) === 1) return void res.writeHead(503).end();
+      if (!signed || delivery.id !== id || refusing) return void res.writeHead(503).end();
       delivered.push({ id, event: `${delivery.type} ${delivery.data.id}` });
       res.writeHead(204).end();
     });
@@ -186,15 +187,22 @@ describe.skipIf(!cluster)('cluster roles across processes', () => {
     expect(Math.max(...progress)).toBeGreaterThan(64 * 1024);
     expect(progress).toEqual([...progress].sort((x, y) => x - y));
 
-    // Both webhook events of the run, each delivered (after a refused first attempt) ...
-    const wanted = [`file.job.processing ${file.id}`, `file.job.completed ${file.id}`];
-    await until('both webhook deliveries', () => (wanted.every((e) => delivered.some((d) => d.event === e)) ? true : undefined), 60_000);
-    // ... and nothing more once both API nodes have stopped (they finish queuing and sending on SIGTERM).
+    // Both API nodes heard both webhook events of the run and queued them; the receiver refused the attempts so far.
+    await until('an attempt of both webhook deliveries', () => (attempts.size >= 2 ? true : undefined), 60_000);
+    // Both API nodes stop (on SIGTERM they finish queuing and their attempts in flight); the retries wait in Redis.
     for (const node of [a, b]) node.child.process.kill('SIGTERM');
     expect(await Promise.all([a.child.exit, b.child.exit])).toEqual([0, 0]);
+    expect(delivered).toEqual([]);
+    // A new API node sends the retries: each event once, under one delivery id.
+    refusing = false;
+    const c = await apiNode(ns, hookEnv);
+    const wanted = [`file.job.processing ${file.id}`, `file.job.completed ${file.id}`];
+    await until('both webhook deliveries', () => (wanted.every((e) => delivered.some((d) => d.event === e)) ? true : undefined), 90_000);
+    c.child.process.kill('SIGTERM');
+    expect(await c.child.exit).toBe(0);
     expect(delivered.map((d) => d.event).sort()).toEqual([...wanted].sort());
     expect(new Set(delivered.map((d) => d.id)).size).toBe(2);
-    for (const { id } of delivered) expect(attempts.get(id)).toBe(2);
+    expect([...attempts.keys()].sort()).toEqual(delivered.map((d) => d.id).sort());
 
     // Only the worker downloaded: once; the API nodes' origin saw nothing.
     expect(origin.count('GET', '/sse.wav')).toBe(1);

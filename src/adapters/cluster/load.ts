@@ -19,7 +19,7 @@ export async function loadClusterModule(config: IngestConfig, options: ClusterMo
  * The cluster's webhook delivery queue (BullMQ), opened: the servers of API nodes queue deliveries there and send
  * them (see `src/server/queued-webhooks.ts`). Loaded by dynamic import, like the ports.
  */
-export async function loadWebhookQueue(cluster: ClusterConfig, options: { attempts?: number; baseDelayMs?: number } = {}): Promise<BullMqWebhookQueue> {
+export async function loadWebhookQueue(cluster: ClusterConfig, options: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number } = {}): Promise<BullMqWebhookQueue> {
   const { BullMqWebhookQueue } = await import('./bullmq-webhook-queue.js');
   const queue = new BullMqWebhookQueue({ redisUrl: cluster.redisUrl, prefix: cluster.redisPrefix, ...options });
   try {

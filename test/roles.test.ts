@@ -1,11 +1,16 @@
-// Role flags of the CLI outside cluster mode: usage errors, one JSON line `{error, code: "invalid_request"}`, exit 2.
-// (The roles themselves run against the real services in test/cluster/roles.test.ts.)
+// Roles outside cluster mode: the CLI's role flags are usage errors (one JSON line `{error, code:
+// "invalid_request"}`, exit 2) and so is `createIngest({ role })` with a role other than `all`; file events name
+// their run. (The roles themselves run against the real services in test/cluster/roles.test.ts.)
 import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tempDataDir } from './support/engine.js';
+import { createIngest } from '../src/index.js';
+import type { FileEventContext } from '../src/index.js';
+import { startEngine, tempDataDir } from './support/engine.js';
+import { connectToFor, serveFile, startFixtureServer } from './support/fixture-server.js';
+import { ensureMedia, mediaPath } from './support/media.js';
 
 const run = promisify(execFile);
 const MAIN = path.resolve('dist/src/cli/main.js');
@@ -56,5 +61,35 @@ describe('role flags without cluster mode', () => {
     const help = await cli(['serve', '--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/--role <role>.*\(default: "all"\)/s);
+  });
+});
+
+describe('createIngest({ role })', () => {
+  it('refuses roles other than all in embedded mode, and unknown roles', async () => {
+    await expect(createIngest({ dataDir, role: 'api', configFile: path.resolve('test/support/empty.config.ts') })).rejects.toMatchObject({
+      code: 'invalid_request', message: expect.stringMatching(/role api needs cluster mode/),
+    });
+    await expect(createIngest({ dataDir, role: 'boss' as never })).rejects.toMatchObject({ code: 'invalid_request' });
+  });
+
+  it('is all by default; the events of one run name the same run', async () => {
+    ensureMedia();
+    const server = await startFixtureServer();
+    server.route('GET', '/tone.mp3', (_req, res) => serveFile(res, mediaPath('sample.mp3')));
+    const engine = await startEngine({ connectTo: [connectToFor(server, ['roles.example.test'])] });
+    try {
+      expect(engine.ingest.role).toBe('all');
+      const runs = new Map<string, string | undefined>();
+      for (const event of ['file.processing', 'file.completed'] as const) {
+        engine.ingest.on(event, (_file: unknown, context?: FileEventContext) => runs.set(event, context?.run));
+      }
+      const file = await engine.ingest.sync('http://roles.example.test/tone.mp3', { wait: true });
+      expect(file.status).toBe('completed');
+      expect(runs.get('file.processing')).toMatch(/^[0-9a-f]{32}$/);
+      expect(runs.get('file.completed')).toBe(runs.get('file.processing'));
+    } finally {
+      await engine.close();
+      await server.close();
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { makeDirsSync } from '../../store/make-dirs.js';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
@@ -49,7 +49,7 @@ export class SqliteRegistry implements Registry {
   open(): Promise<void> {
     return storage(() => {
       if (this.db) return;
-      mkdirSync(path.dirname(this.file), { recursive: true });
+      makeDirsSync(path.dirname(this.file));
       const db = cacheStatements(new Database(this.file));
       try {
         db.pragma('journal_mode = WAL');

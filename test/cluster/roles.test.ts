@@ -255,6 +255,26 @@ describe.skipIf(!cluster)('cluster roles across processes', () => {
     expect(await Promise.all([a.child.exit, w2.exit])).toEqual([0, 0]);
   }, 240_000);
 
+  it('a second signal makes a worker exit at once', async () => {
+    const ns = namespace();
+    namespaces.push(ns);
+    const body = wav();
+    origin.route('GET', '/second-signal.wav', (_req, res: ServerResponse) => {
+      res.writeHead(200, { 'content-type': 'audio/wav', 'content-length': body.length });
+      res.write(body.subarray(0, 64 * 1024)); // and nothing more: the run stays in its download
+    });
+    const [a, w] = await Promise.all([apiNode(ns), worker(ns)]);
+    const synced = await fetch(`${a.url}/v1/files/sync`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: `http://${HOST}/second-signal.wav` }) });
+    const { id } = (await synced.json()) as { id: string };
+    await until('the download in the worker', async () => ((await getFile(a.url, id)).progress as { stage?: string } | undefined)?.stage === 'downloading' || undefined);
+    // Two different signals (two SIGTERMs sent back to back may reach the process as one).
+    w.process.kill('SIGTERM');
+    w.process.kill('SIGINT');
+    expect(await w.exit).toBe(1);
+    a.child.process.kill('SIGTERM');
+    expect(await a.child.exit).toBe(0);
+  }, 120_000);
+
   it('batch --role api queues its lines for the workers and prints the results in input order', async () => {
     const ns = namespace();
     namespaces.push(ns);

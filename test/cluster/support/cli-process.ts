@@ -1,10 +1,11 @@
-// `media-ingest` CLI processes for the cluster suites: the source CLI under tsx, its stdout read as JSON lines.
+// `media-ingest` CLI processes for the cluster suites: the built CLI (dist/, as `npm test`'s pretest builds it), its
+// stdout read as JSON lines.
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 
-const MAIN = path.resolve('src/cli/main.ts');
+const MAIN = path.resolve('dist/src/cli/main.js');
 
 export interface CliProcess {
   process: ChildProcessWithoutNullStreams;
@@ -17,7 +18,7 @@ export interface CliProcess {
 
 /** Starts `media-ingest <args>` with `env` over this process's environment. */
 export function startCli(args: string[], env: Record<string, string | undefined>): CliProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-20_000)));
   const seen: Record<string, unknown>[] = [];

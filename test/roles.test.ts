@@ -7,6 +7,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIngest } from '../src/index.js';
+import { deliveryIdOf } from '../src/server/index.js';
+import type { IngestFile } from '../src/index.js';
 import type { FileEventContext } from '../src/index.js';
 import { startEngine, tempDataDir } from './support/engine.js';
 import { connectToFor, serveFile, startFixtureServer } from './support/fixture-server.js';
@@ -91,5 +93,19 @@ describe('createIngest({ role })', () => {
       await engine.close();
       await server.close();
     }
+  });
+});
+
+describe('cluster webhook delivery ids', () => {
+  const file = { id: 'file-1', status: 'completed' } as unknown as IngestFile;
+  it('derive from file id, event type and run: equal on every node, distinct per event and run', () => {
+    const id = deliveryIdOf('file.job.completed', file, { run: 'r1' });
+    expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(deliveryIdOf('file.job.completed', JSON.parse(JSON.stringify(file)) as IngestFile, { run: 'r1' })).toBe(id);
+    expect(deliveryIdOf('file.job.processing', file, { run: 'r1' })).not.toBe(id);
+    expect(deliveryIdOf('file.job.completed', file, { run: 'r2' })).not.toBe(id);
+    expect(deliveryIdOf('file.job.completed', { ...file, id: 'file-2' }, { run: 'r1' })).not.toBe(id);
+    // An event of no run: derived from the File it carries.
+    expect(deliveryIdOf('file.job.failed', file)).toBe(deliveryIdOf('file.job.failed', { ...file }));
   });
 });

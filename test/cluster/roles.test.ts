@@ -3,7 +3,7 @@
 // node shows the `downloading` progress of a run in a worker; webhooks are delivered once per event across two API
 // nodes, and their retries survive the restart of every API node (the receiver refuses until both have stopped); SIGTERM on a worker mid-download hands its
 // run back (`pending`, its job queued again) and another worker completes it; `batch --role api` streams results
-// in input order while only workers run the files.
+// in input order while only a `serve --role worker` process (its HTTP: /healthz only) runs the files.
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
@@ -275,7 +275,7 @@ describe.skipIf(!cluster)('cluster roles across processes', () => {
     expect(await a.child.exit).toBe(0);
   }, 120_000);
 
-  it('batch --role api queues its lines for the workers and prints the results in input order', async () => {
+  it('batch --role api queues its lines for a serve --role worker process and prints the results in input order', async () => {
     const ns = namespace();
     namespaces.push(ns);
     origin.route('GET', /^\/batch\/\d+\.wav$/, (req, res: ServerResponse) => {
@@ -283,7 +283,12 @@ describe.skipIf(!cluster)('cluster roles across processes', () => {
       if (n === 3) return void res.writeHead(404).end();
       void serveBuffer(res, toneWav(n), { contentType: 'audio/wav' });
     });
-    const w = await worker(ns);
+    // The worker: `serve --role worker`, whose HTTP face is its health endpoint only.
+    const w = cli(ns, ['serve', '--role', 'worker', '--port', '0'], origin);
+    const { listening, role } = (await w.line()) as { listening: string; role: string };
+    expect(role).toBe('worker');
+    expect(await (await fetch(`${listening}/healthz`)).json()).toMatchObject({ status: 'ok', role: 'worker', workload: { files: 0 } });
+    expect(await fetch(`${listening}/v1/files`).then((r) => r.status)).toBe(404);
     const dir = mkdtempSync(path.join(os.tmpdir(), 'mi-roles-batch-'));
     ns.dirs.push(dir);
     const input = path.join(dir, 'urls.txt');

@@ -32,9 +32,14 @@ describe('makeDirs', () => {
   });
 
   it('the CLI answers a data dir under /proc with storage_error, and doctor reports it failed', async () => {
+    // A command that opens the engine creates the data dir: it cannot, and says so.
+    const del = await runCli(['delete', 'file_x', '--data-dir', '/proc/media-ingest-test'], { env: {} });
+    expect(del.code).toBe(1);
+    expect(JSON.parse(del.stdout)).toMatchObject({ code: 'storage_error' });
+    // A read command creates nothing: the missing data dir holds no files.
     const list = await runCli(['list', '--data-dir', '/proc/media-ingest-test'], { env: {} });
-    expect(list.code).toBe(1);
-    expect(JSON.parse(list.stdout)).toMatchObject({ code: 'storage_error' });
+    expect(list.code).toBe(0);
+    expect(JSON.parse(list.stdout)).toMatchObject({ object: 'list', total: 0 });
     const doctor = await runCli(['doctor', '--data-dir', '/proc/media-ingest-test'], { env: {} });
     expect(doctor.code).toBe(1);
     const report = JSON.parse(doctor.stdout) as { checks: Array<{ name: string; status: string }> };

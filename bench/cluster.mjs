@@ -12,7 +12,7 @@
 //
 // Environment:
 //   BENCH_QUICK=1                  a short development run (16 files, a faster origin)
-//   BENCH_CLUSTER_FILES=60         distinct clips per setup (~4.1 MB each)
+//   BENCH_CLUSTER_FILES=48         distinct clips per setup (~4.1 MB each)
 //   BENCH_CLUSTER_WORKERS=1,2,4    worker counts
 //   BENCH_CLUSTER_RATE_KBPS=1000   the origin's rate per connection, kB/s (1000 = 8 Mb/s)
 //   BENCH_CLUSTER_NETWORK=4        network slots (downloads at once) per engine process; also its file runs at once
@@ -39,7 +39,7 @@ mkdirSync(media, { recursive: true });
 
 const env = process.env;
 const quick = env.BENCH_QUICK === '1';
-const FILES = Number(env.BENCH_CLUSTER_FILES ?? (quick ? 16 : 60));
+const FILES = Number(env.BENCH_CLUSTER_FILES ?? (quick ? 16 : 48));
 const WORKERS = (env.BENCH_CLUSTER_WORKERS ?? '1,2,4').split(',').map(Number);
 const RATE = Number(env.BENCH_CLUSTER_RATE_KBPS ?? (quick ? 2000 : 1000)) * 1000;
 const CONCURRENCY = {
@@ -49,6 +49,7 @@ const CONCURRENCY = {
 };
 const EMBEDDED = env.BENCH_CLUSTER_SKIP_EMBEDDED !== '1';
 const RUN_DEADLINE_MS = Number(env.BENCH_CLUSTER_DEADLINE_S ?? 300) * 1000;
+const BACKGROUND_SAMPLE_MS = 3000;
 const HOST = 'bench.example.test';
 const HINT = 'start them with: bash scripts/cluster-services.sh (it writes test/.cluster.env)';
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
@@ -313,6 +314,11 @@ async function runSetup(workers, urls, origin) {
     };
   };
   const label = workers === 0 ? 'embedded engine' : `${workers} worker${workers > 1 ? 's' : ''}`;
+  // How busy the machine is without this setup (other work sharing it): a short sample before it starts.
+  const idleBefore = machineCpu();
+  await new Promise((resolve) => setTimeout(resolve, BACKGROUND_SAMPLE_MS));
+  const idleAfter = machineCpu();
+  const backgroundBusy = (idleAfter.busy - idleBefore.busy) / (idleAfter.total - idleBefore.total);
   const engines = [];
   let driver;
   try {
@@ -358,7 +364,9 @@ async function runSetup(workers, urls, origin) {
       machineTotalS: after.machine.total - before.machine.total,
       runsPerWorker: workerStats.map((st) => st.runs),
       stageMean, originMaxActive: served.maxActive, originRequests: served.requests,
-      loadStart: before.load, loadEnd: after.load, stored,
+      loadStart: before.load, loadEnd: after.load, stored, backgroundBusy,
+      // The most the origin can serve these processes: their network slots × the per-connection rate.
+      networkCeilingFilesPerMin: ((workers || 1) * Math.min(CONCURRENCY.network, CONCURRENCY.perHost) * RATE * 60) / (done.bytes / done.completed),
     };
     log(`${label}: ${done.completed} files in ${wallS.toFixed(1)} s = ${row.filesPerMin.toFixed(1)} files/min, ${row.mbPerS.toFixed(2)} MB/s; runs per worker ${row.runsPerWorker.join('/')}; CPU workers ${row.workerCpuS.map((c) => c.toFixed(1)).join('+')} s, machine busy ${(100 * row.machineBusyS / row.machineTotalS).toFixed(0)} %`);
     return row;
@@ -391,6 +399,11 @@ const one = rows.find((r) => r.workers === 1);
 const embedded = rows.find((r) => r.workers === 0);
 const cores = cpus().length;
 const f1 = (n) => n.toFixed(1);
+/** CPU seconds per file of the engine processes, the enqueuer and the services (all our work needs; the embedded engine uses no service). */
+const servicesOf = (r) => (r.workers ? r.servicesCpuS.postgres + r.servicesCpuS.redis + r.servicesCpuS.swift : 0);
+const cpuPerFile = (r) => (r.workerCpuS.reduce((a, b) => a + b, 0) + r.enqueuerCpuS + servicesOf(r)) / r.files;
+/** Files/min the machine's cores could do at that CPU cost per file if nothing else ran. */
+const cpuCeiling = (r) => (cores * 60) / cpuPerFile(r);
 const pct = (r) => `${((100 * r.machineBusyS) / r.machineTotalS).toFixed(0)} %`;
 const lines = [
   `Measured ${started.at} on ${machine}. Workload: ${FILES} distinct 30 s 640x360 H.264 clips (${f1(rows[0].mbPerS * rows[0].wallS / FILES)} MB each; ` +
@@ -398,29 +411,34 @@ const lines = [
     `${CONCURRENCY.network} network slots (= file runs at once), ${CONCURRENCY.cpu} CPU slots, per-host limit ${CONCURRENCY.perHost}. ` +
     'Cluster: one enqueue-only node syncs every URL at once and waits; the workers share Postgres, Redis and Swift s3api on this machine.',
   '',
-  '| setup | files | wall | files/min | MB/s | vs 1 worker | vs embedded | runs per worker | origin: most connections at once | load average (1 min) start → end |',
-  '|---|---|---|---|---|---|---|---|---|---|',
+  '| setup | files | wall | files/min | MB/s | vs 1 worker | vs embedded | network ceiling (files/min) | CPU ceiling (files/min) | runs per worker | origin: most connections at once | machine busy before the run (other work) | load average (1 min) start → end |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
 ];
 for (const r of rows) {
   const vsOne = one ? `${(r.filesPerMin / one.filesPerMin).toFixed(2)}×` : '';
   const vsEmbedded = embedded ? `${(r.filesPerMin / embedded.filesPerMin).toFixed(2)}×` : '';
-  lines.push(`| ${r.label} | ${r.files} | ${f1(r.wallS)} s | ${f1(r.filesPerMin)} | ${r.mbPerS.toFixed(2)} | ${vsOne} | ${vsEmbedded} | ${r.workers ? r.runsPerWorker.join(' / ') : '—'} | ${r.originMaxActive} | ${r.loadStart[0].toFixed(2)} → ${r.loadEnd[0].toFixed(2)} |`);
+  lines.push(`| ${r.label} | ${r.files} | ${f1(r.wallS)} s | ${f1(r.filesPerMin)} | ${r.mbPerS.toFixed(2)} | ${vsOne} | ${vsEmbedded} | ${f1(r.networkCeilingFilesPerMin)} | ${f1(cpuCeiling(r))} | ${r.workers ? r.runsPerWorker.join(' / ') : '—'} | ${r.originMaxActive} | ${(100 * r.backgroundBusy).toFixed(0)} % | ${r.loadStart[0].toFixed(2)} → ${r.loadEnd[0].toFixed(2)} |`);
 }
 lines.push(
   '',
   `Where the CPU went during each run (user+sys seconds; the machine has ${cores} cores, so ${cores} CPU-s per second of wall time):`,
   '',
-  '| setup | engine processes (incl. ffmpeg/ffprobe) | per file | enqueuer | origin | Postgres | Redis | Swift | machine busy (all processes) | mean ms per file: download / store / probe / thumbnails / commit |',
-  '|---|---|---|---|---|---|---|---|---|---|',
+  '| setup | engine processes (incl. ffmpeg/ffprobe) | per file | enqueuer | origin | Postgres | Redis | Swift | engines + enqueuer + services per file | machine busy (all processes) | mean ms per file: download / store / probe / thumbnails / commit |',
+  '|---|---|---|---|---|---|---|---|---|---|---|',
 );
+/** A service's CPU in a row; in the embedded row it is other work's (the embedded engine uses none). */
+const service = (r, name) => (r.workers ? `${f1(r.servicesCpuS[name])} s` : `(${f1(r.servicesCpuS[name])} s, not ours)`);
 for (const r of rows) {
   const engine = r.workerCpuS.reduce((a, b) => a + b, 0);
   const st = r.stageMean;
-  lines.push(`| ${r.label} | ${f1(engine)} s (${r.workerCpuS.map(f1).join(' + ')}) | ${(engine / r.files).toFixed(2)} s | ${r.workers ? `${f1(r.enqueuerCpuS)} s` : '—'} | ${f1(r.originCpuS)} s | ${f1(r.servicesCpuS.postgres)} s | ${f1(r.servicesCpuS.redis)} s | ${f1(r.servicesCpuS.swift)} s | ${pct(r)} of ${f1(r.machineTotalS)} CPU-s | ${[st.download, st.store, st.probe, st.thumbnails, st.commit].map((v) => v ?? '?').join(' / ')} |`);
+  lines.push(`| ${r.label} | ${f1(engine)} s (${r.workerCpuS.map(f1).join(' + ')}) | ${(engine / r.files).toFixed(2)} s | ${r.workers ? `${f1(r.enqueuerCpuS)} s` : '—'} | ${f1(r.originCpuS)} s | ${service(r, 'postgres')} | ${service(r, 'redis')} | ${service(r, 'swift')} | ${cpuPerFile(r).toFixed(2)} s | ${pct(r)} of ${f1(r.machineTotalS)} CPU-s | ${[st.download, st.store, st.probe, st.thumbnails, st.commit].map((v) => v ?? '?').join(' / ')} |`);
 }
 lines.push(
   '',
-  'Service CPU is that of every Postgres, Redis and Swift process on the machine during the run (other users of the ' +
+  'Network ceiling: engine processes × network slots × the per-connection rate ÷ the mean file size. CPU ceiling: ' +
+    `${cores} cores ÷ the CPU seconds per file of the engines, the enqueuer and the services (second table), i.e. what ` +
+    'this machine could do at that cost if nothing else ran on it. ' +
+    'Service CPU is that of every Postgres, Redis and Swift process on the machine during the run (other users of the ' +
     'services count too); "machine busy" counts every process, including other work sharing the machine. ' +
     'Per-stage means come from the engine\'s `file stage timings` debug line: download includes the start claim and ' +
     'the wait for a network slot, store is the blob upload (S3) or placement (local), probe and thumbnails include the ' +

@@ -12,7 +12,7 @@
 //
 // Environment:
 //   BENCH_QUICK=1                  a short development run (16 files, a faster origin)
-//   BENCH_CLUSTER_FILES=48         distinct clips per setup (~4.1 MB each)
+//   BENCH_CLUSTER_FILES=40         distinct clips per setup (~4.1 MB each)
 //   BENCH_CLUSTER_WORKERS=1,2,4    worker counts
 //   BENCH_CLUSTER_RATE_KBPS=1000   the origin's rate per connection, kB/s (1000 = 8 Mb/s)
 //   BENCH_CLUSTER_NETWORK=4        network slots (downloads at once) per engine process; also its file runs at once
@@ -39,7 +39,7 @@ mkdirSync(media, { recursive: true });
 
 const env = process.env;
 const quick = env.BENCH_QUICK === '1';
-const FILES = Number(env.BENCH_CLUSTER_FILES ?? (quick ? 16 : 48));
+const FILES = Number(env.BENCH_CLUSTER_FILES ?? (quick ? 16 : 40));
 const WORKERS = (env.BENCH_CLUSTER_WORKERS ?? '1,2,4').split(',').map(Number);
 const RATE = Number(env.BENCH_CLUSTER_RATE_KBPS ?? (quick ? 2000 : 1000)) * 1000;
 const CONCURRENCY = {
@@ -423,15 +423,15 @@ lines.push(
   '',
   `Where the CPU went during each run (user+sys seconds; the machine has ${cores} cores, so ${cores} CPU-s per second of wall time):`,
   '',
-  '| setup | engine processes (incl. ffmpeg/ffprobe) | per file | enqueuer | origin | Postgres | Redis | Swift | engines + enqueuer + services per file | machine busy (all processes) | mean ms per file: download / store / probe / thumbnails / commit |',
-  '|---|---|---|---|---|---|---|---|---|---|---|',
+  '| setup | engine processes (incl. ffmpeg/ffprobe) | per file | enqueuer | origin | Postgres | Redis | Swift | engines + enqueuer + services per file | cores this workload used | machine busy (all processes) | mean ms per file: download / store / probe / thumbnails / commit |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|',
 );
 /** A service's CPU in a row; in the embedded row it is other work's (the embedded engine uses none). */
 const service = (r, name) => (r.workers ? `${f1(r.servicesCpuS[name])} s` : `(${f1(r.servicesCpuS[name])} s, not ours)`);
 for (const r of rows) {
   const engine = r.workerCpuS.reduce((a, b) => a + b, 0);
   const st = r.stageMean;
-  lines.push(`| ${r.label} | ${f1(engine)} s (${r.workerCpuS.map(f1).join(' + ')}) | ${(engine / r.files).toFixed(2)} s | ${r.workers ? `${f1(r.enqueuerCpuS)} s` : '—'} | ${f1(r.originCpuS)} s | ${service(r, 'postgres')} | ${service(r, 'redis')} | ${service(r, 'swift')} | ${cpuPerFile(r).toFixed(2)} s | ${pct(r)} of ${f1(r.machineTotalS)} CPU-s | ${[st.download, st.store, st.probe, st.thumbnails, st.commit].map((v) => v ?? '?').join(' / ')} |`);
+  lines.push(`| ${r.label} | ${f1(engine)} s (${r.workerCpuS.map(f1).join(' + ')}) | ${(engine / r.files).toFixed(2)} s | ${r.workers ? `${f1(r.enqueuerCpuS)} s` : '—'} | ${f1(r.originCpuS)} s | ${service(r, 'postgres')} | ${service(r, 'redis')} | ${service(r, 'swift')} | ${cpuPerFile(r).toFixed(2)} s | ${((cpuPerFile(r) * r.files + r.originCpuS) / r.wallS).toFixed(2)} | ${pct(r)} of ${f1(r.machineTotalS)} CPU-s | ${[st.download, st.store, st.probe, st.thumbnails, st.commit].map((v) => v ?? '?').join(' / ')} |`);
 }
 lines.push(
   '',
@@ -441,7 +441,8 @@ lines.push(
     'Service CPU is that of every Postgres, Redis and Swift process on the machine during the run (other users of the ' +
     'services count too); "machine busy" counts every process, including other work sharing the machine. ' +
     'Per-stage means come from the engine\'s `file stage timings` debug line: download includes the start claim and ' +
-    'the wait for a network slot, store is the blob upload (S3) or placement (local), probe and thumbnails include the ' +
+    'the wait for a network slot (the embedded engine starts every run at once, so its runs wait there; cluster ' +
+    'runs wait in the queue, before they start), store is the blob upload (S3) or placement (local), probe and thumbnails include the ' +
     'wait for a CPU slot.',
 );
 const table = lines.join('\n');

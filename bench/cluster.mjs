@@ -195,14 +195,20 @@ async function startOrigin() {
 
 /** utime+stime of a process and of its waited-for children (ffmpeg, ffprobe), seconds; 0 when gone. */
 function processCpu(pid) {
+  const { self, children } = processCpuSplit(pid);
+  return self + children;
+}
+
+/** utime+stime of a process (`self`) and of its waited-for children (`children`: ffmpeg, ffprobe), seconds. */
+function processCpuSplit(pid) {
   try {
     const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
     // fields[0] is field 3 (state): utime 14, stime 15, cutime 16, cstime 17.
     const [utime, stime, cutime, cstime] = [11, 12, 13, 14].map((i) => Number(fields[i]));
-    return (utime + stime + cutime + cstime) / CLK_TCK;
+    return { self: (utime + stime) / CLK_TCK, children: (cutime + cstime) / CLK_TCK };
   } catch {
-    return 0;
+    return { self: 0, children: 0 };
   }
 }
 
@@ -235,6 +241,7 @@ function machineCpu() {
 function snapshot(engines, origin) {
   return {
     engines: engines.map((e) => processCpu(e.child.pid)),
+    decoders: engines.map((e) => processCpuSplit(e.child.pid).children),
     origin: processCpu(origin.child.pid),
     services: servicesCpu(),
     machine: machineCpu(),
@@ -357,6 +364,7 @@ async function runSetup(workers, urls, origin) {
       label, workers, files: done.completed, wallS,
       filesPerMin: (done.completed / wallS) * 60, mbPerS: done.bytes / 1e6 / wallS,
       workerCpuS: Array.from({ length: workers === 0 ? 1 : workers }, (_, i) => cpu(i)),
+      decoderCpuS: Array.from({ length: workers === 0 ? 1 : workers }, (_, i) => after.decoders[i] - before.decoders[i]).reduce((a, b) => a + b, 0),
       enqueuerCpuS: workers === 0 ? 0 : cpu(workers),
       originCpuS: after.origin - before.origin,
       servicesCpuS: Object.fromEntries(Object.keys(SERVICES).map((k) => [k, after.services[k] - before.services[k]])),
@@ -423,15 +431,15 @@ lines.push(
   '',
   `Where the CPU went during each run (user+sys seconds; the machine has ${cores} cores, so ${cores} CPU-s per second of wall time):`,
   '',
-  '| setup | engine processes (incl. ffmpeg/ffprobe) | per file | enqueuer | origin | Postgres | Redis | Swift | engines + enqueuer + services per file | cores this workload used | machine busy (all processes) | mean ms per file: download / store / probe / thumbnails / commit |',
-  '|---|---|---|---|---|---|---|---|---|---|---|---|',
+  '| setup | engine processes (incl. ffmpeg/ffprobe) | of which ffmpeg/ffprobe | per file | enqueuer | origin | Postgres | Redis | Swift | engines + enqueuer + services per file | cores this workload used | machine busy (all processes) | mean ms per file: download / store / probe / thumbnails / commit |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
 );
 /** A service's CPU in a row; in the embedded row it is other work's (the embedded engine uses none). */
 const service = (r, name) => (r.workers ? `${f1(r.servicesCpuS[name])} s` : `(${f1(r.servicesCpuS[name])} s, not ours)`);
 for (const r of rows) {
   const engine = r.workerCpuS.reduce((a, b) => a + b, 0);
   const st = r.stageMean;
-  lines.push(`| ${r.label} | ${f1(engine)} s (${r.workerCpuS.map(f1).join(' + ')}) | ${(engine / r.files).toFixed(2)} s | ${r.workers ? `${f1(r.enqueuerCpuS)} s` : '—'} | ${f1(r.originCpuS)} s | ${service(r, 'postgres')} | ${service(r, 'redis')} | ${service(r, 'swift')} | ${cpuPerFile(r).toFixed(2)} s | ${((cpuPerFile(r) * r.files + r.originCpuS) / r.wallS).toFixed(2)} | ${pct(r)} of ${f1(r.machineTotalS)} CPU-s | ${[st.download, st.store, st.probe, st.thumbnails, st.commit].map((v) => v ?? '?').join(' / ')} |`);
+  lines.push(`| ${r.label} | ${f1(engine)} s (${r.workerCpuS.map(f1).join(' + ')}) | ${f1(r.decoderCpuS)} s | ${(engine / r.files).toFixed(2)} s | ${r.workers ? `${f1(r.enqueuerCpuS)} s` : '—'} | ${f1(r.originCpuS)} s | ${service(r, 'postgres')} | ${service(r, 'redis')} | ${service(r, 'swift')} | ${cpuPerFile(r).toFixed(2)} s | ${((cpuPerFile(r) * r.files + r.originCpuS) / r.wallS).toFixed(2)} | ${pct(r)} of ${f1(r.machineTotalS)} CPU-s | ${[st.download, st.store, st.probe, st.thumbnails, st.commit].map((v) => v ?? '?').join(' / ')} |`);
 }
 lines.push(
   '',

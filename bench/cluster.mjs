@@ -99,13 +99,14 @@ async function probeServices() {
     await client.end().catch(() => undefined);
   }
   const redis = new Redis(cluster.redisUrl, { lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  redis.on('error', () => undefined);
+  let redisError = '';
+  redis.on('error', (error) => (redisError = error.message));
   try {
     await redis.connect();
     const [, policy] = await redis.config('GET', 'maxmemory-policy');
     if (policy !== 'noeviction') problems.push(`Redis maxmemory-policy is ${policy}, not noeviction`);
   } catch (error) {
-    problems.push(`Redis is unreachable (${error.message})`);
+    problems.push(`Redis is unreachable (${redisError || error.message})`);
   } finally {
     redis.disconnect();
   }

@@ -1,22 +1,21 @@
-// One engine process of `npm run bench:cluster` (bench/cluster.mjs starts it; stdout is JSON lines):
-//   node bench/cluster-node.mjs worker     cluster mode, takes file runs from the queue until told to stop
-//   node bench/cluster-node.mjs enqueue    cluster mode, never takes a run: syncs BENCH_URLS and waits for them
+// The syncing process of `npm run bench:cluster` (bench/cluster.mjs starts it; stdout is JSON lines); the cluster's
+// workers are `media-ingest worker` processes.
+//   node bench/cluster-node.mjs enqueue    an API node (`createIngest({ cluster, role: 'api' })`): never runs a file
+//                                          run; syncs BENCH_URLS and waits for the workers to finish them
 //   node bench/cluster-node.mjs embedded   the embedded default (SQLite, local files, in-process queue): syncs
 //                                          BENCH_URLS and runs them itself
-// It prints {"ready":true} once open; a line `go` on stdin starts the syncs (enqueue, embedded), which end with
-// {"done":{...}}; a line `stop` closes the engine and prints {"stats":{...}} (per-stage wall time of the runs this
-// process ran, from the engine's `file stage timings` debug lines), then the process exits.
-// Environment: BENCH_CLUSTER (the resolved cluster config as JSON; worker, enqueue), BENCH_DATA_DIR,
-// BENCH_CONNECT_TO (curl-style routing of the bench host to the loopback origin), BENCH_CONCURRENCY (JSON),
-// BENCH_URLS (JSON array).
+// It prints {"ready":true} once open; a line `go` on stdin starts the syncs, which end with {"done":{...}}; a line
+// `stop` closes the engine and prints {"stats":{...}} (per-stage wall time of the runs this process ran, from the
+// engine's `file stage timings` debug lines), then the process exits.
+// Environment: BENCH_CLUSTER (the resolved cluster config as JSON; enqueue), BENCH_DATA_DIR, BENCH_CONNECT_TO
+// (curl-style routing of the bench host to the loopback origin), BENCH_CONCURRENCY (JSON), BENCH_URLS (JSON array).
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { createIngest } from '../dist/src/index.js';
-import { resolveConfig } from '../dist/src/config/load-config.js';
 
 const role = process.argv[2];
-if (!['worker', 'enqueue', 'embedded'].includes(role)) throw new Error(`usage: cluster-node.mjs worker|enqueue|embedded (got ${role})`);
+if (!['enqueue', 'embedded'].includes(role)) throw new Error(`usage: cluster-node.mjs enqueue|embedded (got ${role})`);
 const env = process.env;
 const print = (line) => process.stdout.write(`${JSON.stringify(line)}\n`);
 
@@ -46,19 +45,10 @@ const overrides = {
   dataDir: env.BENCH_DATA_DIR,
   network: { connectTo: [env.BENCH_CONNECT_TO] },
   concurrency: JSON.parse(env.BENCH_CONCURRENCY),
-  ...(role === 'embedded' ? {} : { cluster: JSON.parse(env.BENCH_CLUSTER) }),
+  ...(role === 'embedded' ? {} : { cluster: JSON.parse(env.BENCH_CLUSTER), role: 'api' }),
 };
 const logger = pino({ level: 'debug' }, logLines);
-let portsModule;
-if (role === 'enqueue') {
-  // An enqueue-only node (what `serve --role api` will be): the cluster ports of a worker, minus the queue's
-  // consumer, so every run goes to the worker processes.
-  const { clusterModule } = await import('../dist/src/adapters/cluster/cluster.module.js');
-  const { module, ports } = await clusterModule(await resolveConfig({ overrides }));
-  ports.queue.process = () => undefined;
-  portsModule = module;
-}
-const ingest = await createIngest({ ...overrides, logger, ...(portsModule ? { portsModule, recover: false } : {}) });
+const ingest = await createIngest({ ...overrides, logger });
 print({ ready: true });
 
 const lines = createInterface({ input: process.stdin });
@@ -71,27 +61,25 @@ const next = (word) => new Promise((resolve) => {
   lines.on('line', onLine);
 });
 
-if (role !== 'worker') {
-  await next('go');
-  const urls = JSON.parse(env.BENCH_URLS);
-  const started = performance.now();
-  const finished = [];
-  const results = await Promise.all(urls.map((url) => ingest.sync(url, { wait: true }).then(
-    (file) => {
-      finished.push(performance.now() - started);
-      return { status: file.status, bytes: file.bytes ?? 0, error: file.error?.code ?? null };
-    },
-    (error) => ({ status: 'refused', bytes: 0, error: error.code ?? String(error) }),
-  )));
-  const wallMs = performance.now() - started;
-  const failed = results.filter((r) => r.status !== 'completed');
-  print({
-    done: {
-      wallMs, completed: results.length - failed.length, failures: failed.slice(0, 3),
-      bytes: results.reduce((sum, r) => sum + r.bytes, 0), finishedMs: finished.sort((a, b) => a - b),
-    },
-  });
-}
+await next('go');
+const urls = JSON.parse(env.BENCH_URLS);
+const started = performance.now();
+const finished = [];
+const results = await Promise.all(urls.map((url) => ingest.sync(url, { wait: true }).then(
+  (file) => {
+    finished.push(performance.now() - started);
+    return { status: file.status, bytes: file.bytes ?? 0, error: file.error?.code ?? null };
+  },
+  (error) => ({ status: 'refused', bytes: 0, error: error.code ?? String(error) }),
+)));
+const wallMs = performance.now() - started;
+const failed = results.filter((r) => r.status !== 'completed');
+print({
+  done: {
+    wallMs, completed: results.length - failed.length, failures: failed.slice(0, 3),
+    bytes: results.reduce((sum, r) => sum + r.bytes, 0), finishedMs: finished.sort((a, b) => a - b),
+  },
+});
 await next('stop');
 lines.close();
 await ingest.close();

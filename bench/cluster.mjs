@@ -8,7 +8,8 @@
 //
 // Services: PostgreSQL, Redis and an S3 API from the MEDIA_INGEST_* variables, else test/.cluster.env (written by
 // `bash scripts/cluster-services.sh`, which starts them). This script starts nothing but the origin and its own
-// engine processes (bench/cluster-node.mjs: workers, one enqueue-only node, the embedded engine).
+// engine processes: `media-ingest worker` processes, and bench/cluster-node.mjs as the API node that syncs (an engine
+// with `role: 'api'`, which never runs a file run) or as the embedded engine.
 //
 // Environment:
 //   BENCH_QUICK=1                  a short development run (16 files, a faster origin)
@@ -35,6 +36,9 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const work = path.join(root, 'bench', '.work');
 const media = path.join(work, 'media');
 const NODE_SCRIPT = path.join(root, 'bench', 'cluster-node.mjs');
+const CLI = path.join(root, 'dist', 'src', 'cli', 'main.js');
+/** The workers' config file: the bench's concurrency (the rest is the packaged default). */
+const CONFIG_FILE = path.join(work, 'cluster-bench.config.mjs');
 mkdirSync(media, { recursive: true });
 
 const env = process.env;
@@ -122,6 +126,20 @@ async function probeServices() {
 }
 await probeServices();
 
+/** The MEDIA_INGEST_* variables of a cluster config, for `media-ingest worker`. */
+function clusterVariables(config) {
+  return {
+    MEDIA_INGEST_POSTGRES_URL: config.postgresUrl, MEDIA_INGEST_POSTGRES_SCHEMA: config.postgresSchema,
+    MEDIA_INGEST_REDIS_URL: config.redisUrl, MEDIA_INGEST_REDIS_PREFIX: config.redisPrefix,
+    MEDIA_INGEST_S3_ENDPOINT: config.s3.endpoint, MEDIA_INGEST_S3_REGION: config.s3.region, MEDIA_INGEST_S3_BUCKET: config.s3.bucket,
+    MEDIA_INGEST_S3_PREFIX: config.s3.prefix, MEDIA_INGEST_S3_FORCE_PATH_STYLE: String(config.s3.forcePathStyle),
+    ...(config.s3.credentials ? {
+      MEDIA_INGEST_S3_ACCESS_KEY_ID: config.s3.credentials.accessKeyId, MEDIA_INGEST_S3_SECRET_ACCESS_KEY: config.s3.credentials.secretAccessKey,
+    } : {}),
+  };
+}
+writeFileSync(CONFIG_FILE, `// Written by bench/cluster.mjs.\nexport default ${JSON.stringify({ concurrency: CONCURRENCY })};\n`);
+
 // --- Processes ---------------------------------------------------------------------------------------------------
 
 const children = new Set();
@@ -130,13 +148,28 @@ process.on('exit', () => {
 });
 process.on('SIGINT', () => process.exit(130));
 
-/** Spawns a process whose stdout is JSON lines; `next(key)` resolves with the next line holding `key`. */
+/**
+ * Spawns a Node process whose stdout is JSON lines; `next(key)` resolves with the next line holding `key`. Its
+ * stderr log lines with `stageMs` (the engine's `file stage timings`, at debug level) are summed in `stages`.
+ */
 function spawnJson(args, extraEnv, name) {
   const child = spawn(process.execPath, args, { cwd: root, env: { ...env, ...extraEnv }, stdio: ['pipe', 'pipe', 'pipe'] });
   children.add(child);
   let stderr = '';
-  child.stderr.on('data', (d) => {
-    stderr += d;
+  const stages = { runs: 0, stages: {} };
+  createInterface({ input: child.stderr }).on('line', (text) => {
+    if (text.includes('"stageMs"')) {
+      try {
+        const { stageMs } = JSON.parse(text);
+        stages.runs++;
+        for (const [stage, ms] of Object.entries(stageMs)) stages.stages[stage] = (stages.stages[stage] ?? 0) + ms;
+        return;
+      } catch {
+        // not a log line
+      }
+    }
+    if (/"level":(20|30)\b/.test(text)) return; // debug and info lines
+    stderr += `${text}\n`;
     if (stderr.length > 20_000) stderr = stderr.slice(-10_000);
   });
   const lines = [];
@@ -170,7 +203,8 @@ function spawnJson(args, extraEnv, name) {
       });
     },
     send: (word) => child.stdin.write(`${word}\n`),
-    exited,
+    exited, stages,
+    stderr: () => stderr,
   };
 }
 
@@ -312,12 +346,21 @@ async function runSetup(workers, urls, origin) {
   const run = { schema: `bench_${id}`, prefix: `bench-${id}` };
   const config = { ...cluster, postgresSchema: run.schema, redisPrefix: run.prefix, s3: { ...cluster.s3, prefix: `${run.prefix}/` } };
   const dirs = [];
-  const common = (name) => {
+  const dataDir = (name) => {
     const dir = path.join(work, `cluster-${name}-${id}`);
     mkdirSync(dir, { recursive: true });
     dirs.push(dir);
+    return dir;
+  };
+  const connectTo = `${HOST}:80:127.0.0.1:${origin.port}`;
+  /** A `media-ingest worker` process on this setup's schema and prefixes, logging its stage timings. */
+  const worker = (i) => spawnJson([CLI, '--data-dir', dataDir(`worker${i}`), '--config', CONFIG_FILE, '--log-level', 'debug', 'worker'], {
+    ...clusterVariables(config), MEDIA_INGEST_CONNECT_TO: connectTo,
+  }, `worker ${i + 1}`);
+  const common = (name) => {
+    const dir = dataDir(name);
     return {
-      BENCH_DATA_DIR: dir, BENCH_CONNECT_TO: `${HOST}:80:127.0.0.1:${origin.port}`, BENCH_CONCURRENCY: JSON.stringify(CONCURRENCY),
+      BENCH_DATA_DIR: dir, BENCH_CONNECT_TO: connectTo, BENCH_CONCURRENCY: JSON.stringify(CONCURRENCY),
       BENCH_URLS: JSON.stringify(urls), BENCH_CLUSTER: JSON.stringify(config),
     };
   };
@@ -334,7 +377,7 @@ async function runSetup(workers, urls, origin) {
       driver = spawnJson([NODE_SCRIPT, 'embedded'], common('embedded'), 'embedded');
       engines.push(driver);
     } else {
-      for (let i = 0; i < workers; i++) engines.push(spawnJson([NODE_SCRIPT, 'worker'], common(`worker${i}`), `worker ${i + 1}`));
+      for (let i = 0; i < workers; i++) engines.push(worker(i));
       driver = spawnJson([NODE_SCRIPT, 'enqueue'], common('enqueue'), 'enqueuer');
     }
     const all = workers === 0 ? engines : [...engines, driver];
@@ -345,9 +388,13 @@ async function runSetup(workers, urls, origin) {
     const done = await driver.next('done');
     const after = snapshot(all, origin);
     const served = await origin.stats();
-    for (const p of all) p.send('stop');
-    const stats = await Promise.all(all.map((p) => p.next('stats', 120_000)));
-    await Promise.all(all.map((p) => p.exited));
+    // Workers stop on SIGTERM (gracefully: nothing is in flight now); the syncing process on a line `stop`.
+    for (const p of engines) if (p !== driver) p.child.kill('SIGTERM');
+    driver.send('stop');
+    const driverStats = await driver.next('stats', 120_000);
+    const codes = await Promise.all(all.map((p) => p.exited));
+    if (codes.some((code) => code !== 0)) throw new Error(`${label}: exit statuses ${codes.join(', ')}: ${all.map((p) => p.stderr()).join('\n').slice(-2000)}`);
+    const stats = workers === 0 ? [driverStats] : engines.map((p) => p.stages);
     if (done.completed !== urls.length) throw new Error(`${label}: ${done.completed}/${urls.length} completed: ${JSON.stringify(done.failures)}`);
     const stored = workers === 0 ? undefined : await checkAndClean(run);
     run.cleaned = true;
@@ -408,7 +455,7 @@ const one = rows.find((r) => r.workers === 1);
 const embedded = rows.find((r) => r.workers === 0);
 const cores = cpus().length;
 const f1 = (n) => n.toFixed(1);
-/** CPU seconds per file of the engine processes, the enqueuer and the services (all our work needs; the embedded engine uses no service). */
+/** CPU seconds per file of the engine processes, the API node and the services (all our work needs; the embedded engine uses no service). */
 const servicesOf = (r) => (r.workers ? r.servicesCpuS.postgres + r.servicesCpuS.redis + r.servicesCpuS.swift : 0);
 const cpuPerFile = (r) => (r.workerCpuS.reduce((a, b) => a + b, 0) + r.enqueuerCpuS + servicesOf(r)) / r.files;
 /** Files/min the machine's cores could do at that CPU cost per file if nothing else ran. */
@@ -418,7 +465,7 @@ const lines = [
   `Measured ${started.at} on ${machine}. Workload: ${FILES} distinct 30 s 640x360 H.264 clips (${f1(rows[0].mbPerS * rows[0].wallS / FILES)} MB each; ` +
     `default + 2 segment thumbnails each) from a loopback origin paced to ${RATE / 1000} kB/s per connection; every engine process ` +
     `${CONCURRENCY.network} network slots (= file runs at once), ${CONCURRENCY.cpu} CPU slots, per-host limit ${CONCURRENCY.perHost}. ` +
-    'Cluster: one enqueue-only node syncs every URL at once and waits; the workers share Postgres, Redis and Swift s3api on this machine.',
+    'Cluster: `media-ingest worker` processes; one API node (`createIngest({ cluster, role: \'api\' })`) syncs every URL at once and waits; all share Postgres, Redis and Swift s3api on this machine.',
   '',
   '| setup | files | wall | files/min | MB/s | vs 1 worker | vs embedded | network ceiling (files/min) | CPU ceiling (files/min) | runs per worker | origin: most connections at once | machine busy before the run (other work) | load average (1 min) start → end |',
   '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
@@ -432,7 +479,7 @@ lines.push(
   '',
   `Where the CPU went during each run (user+sys seconds; the machine has ${cores} cores, so ${cores} CPU-s per second of wall time):`,
   '',
-  '| setup | engine processes (incl. ffmpeg/ffprobe) | of which ffmpeg/ffprobe | per file | enqueuer | origin | Postgres | Redis | Swift | engines + enqueuer + services per file | cores this workload used | machine busy (all processes) | mean ms per file: download / store / probe / thumbnails / commit |',
+  '| setup | engine processes (incl. ffmpeg/ffprobe) | of which ffmpeg/ffprobe | per file | API node | origin | Postgres | Redis | Swift | engines + API node + services per file | cores this workload used | machine busy (all processes) | mean ms per file: download / store / probe / thumbnails / commit |',
   '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
 );
 /** A service's CPU in a row; in the embedded row it is other work's (the embedded engine uses none). */
@@ -445,7 +492,7 @@ for (const r of rows) {
 lines.push(
   '',
   'Network ceiling: engine processes × network slots × the per-connection rate ÷ the mean file size. CPU ceiling: ' +
-    `${cores} cores ÷ the CPU seconds per file of the engines, the enqueuer and the services (second table), i.e. what ` +
+    `${cores} cores ÷ the CPU seconds per file of the engines, the API node and the services (second table), i.e. what ` +
     'this machine could do at that cost if nothing else ran on it. ' +
     'Service CPU is that of every Postgres, Redis and Swift process on the machine during the run (other users of the ' +
     'services count too); "machine busy" counts every process, including other work sharing the machine. ' +

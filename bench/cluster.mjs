@@ -20,6 +20,9 @@
 //   BENCH_CLUSTER_CPU=2            CPU slots (ffprobe/ffmpeg at once) per engine process (the engine's default: cores)
 //   BENCH_CLUSTER_PER_HOST=64      the per-host limit (across all workers in cluster mode); high, so it is not the cap
 //   BENCH_CLUSTER_SKIP_EMBEDDED=1  leave out the embedded baseline
+//   BENCH_CLUSTER_DEADLINE_S=300   longest wait for one setup's syncs before the run fails
+// A run interrupted with Ctrl-C leaves its setup's schema `bench_<id>`, Redis keys `bench-<id>:*` and S3 prefix
+// `bench-<id>/` behind (a failed setup removes them).
 import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

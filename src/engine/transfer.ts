@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
 import { IngestError, isIngestError, toIngestError } from '../errors.js';
 import type { IngestConfig } from '../config/define-config.js';
-import type { DownloadRequest, HttpClient, ResolvedSource, SourcePlugin, YtDlpRunner } from '../plugin-api.js';
+import type { DownloadRequest, HttpClient, ResolveContext, ResolvedSource, SourcePlugin, YtDlpRunner } from '../plugin-api.js';
 import { isStorageFault, mapStorageError } from '../store/spool.js';
 import type { PartialWrite, Spool, SpooledFile } from '../store/spool.js';
 import { TempDiskBudget } from '../store/temp-disk-budget.js';
@@ -18,6 +18,7 @@ import type { RetryBudget, RetryDecision } from './backoff.js';
 import { crashPoint, crashPointsArmed } from './crash-points.js';
 import { observeResponses } from './telemetry.js';
 import { TOKENS } from './tokens.js';
+import type { StageClock } from './stage-clock.js';
 
 /** A resolved source with its media response opened and checked. */
 export interface PreparedSource {
@@ -53,6 +54,8 @@ export interface TransferRun {
   record: RunRecord;
   /** Called after each resolve, before the media is opened (claims a short link's identity); its throw ends prepare. */
   beforeOpen?: (resolved: ResolvedSource) => Promise<void>;
+  /** The run's stage clock: the transfer charges `start`, `open`, `download` and `fsync` to it. */
+  clock?: StageClock;
 }
 
 const PROGRESS_EVERY_MS = 250;
@@ -93,6 +96,13 @@ export class Transfer {
    * temp file restarts from zero.
    */
   async prepare(run: TransferRun, resume?: { partial: PartialWrite; from: Omit<ResumeFrom, 'offset'> }): Promise<PreparedSource> {
+    run.clock?.lap('start');
+    const opened = await this.prepareOnce(run, resume);
+    run.clock?.lap('open');
+    return opened;
+  }
+
+  private async prepareOnce(run: TransferRun, resume?: { partial: PartialWrite; from: Omit<ResumeFrom, 'offset'> }): Promise<PreparedSource> {
     for (;;) {
       try {
         const resolved = await this.resolve(run);
@@ -147,6 +157,13 @@ export class Transfer {
       lastCheckpoint = Date.now();
       await record.update({ resume_state: resumeState(state.expect, durable) });
     };
+    // Background fdatasyncs (every few MiB, and at least every second) record the new durable length, in order.
+    let recording = Promise.resolve();
+    partial.onDurable = (durable) => {
+      if (!state.expect.resumable) return;
+      // The registry is closing or full: the next checkpoint (or the failure path) records it.
+      recording = recording.then(() => record.update({ resume_state: resumeState(state.expect, durable) })).then(() => undefined, () => undefined);
+    };
     let reservation: TempReservation | undefined;
     const onChunk = async (bytes: number): Promise<void> => {
       if (bytes > this.maxBytes) throw new IngestError('file_too_large', `${run.url.href} sent more than the limit of ${this.maxBytes} bytes`);
@@ -159,12 +176,8 @@ export class Transfer {
         await record.progress(bytes, state.expect.total);
       }
       if (state.expect.resumable && now - lastCheckpoint >= CHECKPOINT_EVERY_MS) {
-        // In the background: the transfer keeps flowing while the disk catches up.
         lastCheckpoint = now;
-        partial.syncInBackground((durable) => {
-          // The registry is closing or full: the next checkpoint (or the failure path) records it.
-          record.update({ resume_state: resumeState(state.expect, durable) }).catch(() => undefined);
-        });
+        partial.syncInBackground();
       }
     };
     const onAbort = (): void => {
@@ -197,8 +210,13 @@ export class Transfer {
           if (await this.reopen(partial, state, run)) break;
         }
       }
-      return await this.spool.finishPartial(partial);
+      run.clock?.lap('download');
+      const spooled = await this.spool.finishPartial(partial);
+      run.clock?.lap('fsync');
+      return spooled;
     } catch (thrown) {
+      partial.onDurable = undefined;
+      await recording;
       if (run.signal.aborted) {
         if (state.expect.resumable) await checkpoint().catch(() => undefined);
         await partial.close();
@@ -209,6 +227,9 @@ export class Transfer {
       }
       throw thrown;
     } finally {
+      // No resume state is recorded after the download ended (the row moves on).
+      partial.onDurable = undefined;
+      await recording;
       reservation?.release();
       run.signal.removeEventListener('abort', onAbort);
     }
@@ -299,12 +320,17 @@ export class Transfer {
   }
 
   private async resolve(run: TransferRun): Promise<ResolvedSource> {
-    const { CookieJar } = createRequire(import.meta.url)('tough-cookie') as typeof import('tough-cookie'); // loaded on first use
-    const cookies = new CookieJar();
-    return run.plugin.resolve(run.url, {
-      http: this.http, cookies, logger: run.logger, signal: run.signal, userAgent: this.config.network.userAgent,
+    let cookies: import('tough-cookie').CookieJar | undefined;
+    const context: ResolveContext = {
+      http: this.http, logger: run.logger, signal: run.signal, userAgent: this.config.network.userAgent,
+      // Made (and tough-cookie loaded) only when a plugin uses it: a direct link never does.
+      get cookies() {
+        const { CookieJar } = createRequire(import.meta.url)('tough-cookie') as typeof import('tough-cookie');
+        return (cookies ??= new CookieJar());
+      },
       ...(this.ytDlp ? { ytDlp: this.ytDlp } : {}),
-    });
+    };
+    return run.plugin.resolve(run.url, context);
   }
 
   /** Rethrows non-retryable failures (and any once the budget is spent); otherwise logs, reports and waits. */

@@ -3,9 +3,16 @@ import type { Hash } from 'node:crypto';
 import { IngestError, isIngestError } from '../errors.js';
 import type { StorageFile, StorageFs } from './storage-fs.js';
 import { mapStorageError } from './storage-errors.js';
+import { scavengeYoungGeneration } from './young-gc.js';
 
-/** Received bytes are written in blocks of about this size (one `pwritev` of the received chunks, no copy). */
-const FLUSH_BYTES = 2 << 20;
+/**
+ * Received bytes are written in blocks of about this size: one `pwritev` of the received chunks (no copy) while they
+ * are still in the CPU cache. Measured on a 2-core VM, 585 MB from loopback: 256 KiB writes cost about a third less
+ * system time than 1-4 MiB ones (the kernel's copy into the page cache reads cold memory) and stall the socket less.
+ */
+const FLUSH_BYTES = 256 << 10;
+/** The young generation is scavenged every this many bytes received (see {@link scavengeYoungGeneration}). */
+const SCAVENGE_EVERY_BYTES = 8 << 20;
 /**
  * A background fdatasync starts whenever this many bytes were written since the last one began, so the disk works
  * while the body arrives and the final fsync only waits for the tail.
@@ -46,6 +53,8 @@ export class PartialWrite {
   private syncStartedAt: number;
   /** The failure of a background fdatasync, thrown by the next append, checkpoint or finish. */
   private syncFailure: unknown;
+  /** `received` at the last scavenge. */
+  private scavengedAt = 0;
 
   private constructor(
     private readonly fsys: StorageFs,
@@ -109,6 +118,10 @@ export class PartialWrite {
         this.pendingBytes += chunk.length;
         this.received += chunk.length;
         if (this.pendingBytes >= FLUSH_BYTES) await this.startWrite();
+        if (this.received - this.scavengedAt >= SCAVENGE_EVERY_BYTES) {
+          this.scavengedAt = this.received;
+          scavengeYoungGeneration();
+        }
         await onChunk?.(this.received);
       }
     } catch (error) {
@@ -172,6 +185,7 @@ export class PartialWrite {
     this.received = 0;
     this.durableBytes = 0;
     this.syncStartedAt = 0;
+    this.scavengedAt = 0;
     this.resumed = false;
     this.hash = createHash('sha256');
   }
@@ -283,7 +297,7 @@ async function storage<T>(work: () => Promise<T>, what: string): Promise<T> {
 /** SHA-256 of the first `length` bytes of an open file. */
 async function hashRange(handle: StorageFile, length: number): Promise<Hash> {
   const hash = createHash('sha256');
-  const buffer = Buffer.allocUnsafe(Math.min(FLUSH_BYTES * 2, Math.max(1, length)));
+  const buffer = Buffer.allocUnsafe(Math.min(4 << 20, Math.max(1, length)));
   let position = 0;
   while (position < length) {
     const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, length - position), position);

@@ -10,7 +10,7 @@ import { isStorageFault, mapStorageError } from '../store/spool.js';
 import type { PartialWrite, Spool, SpooledFile } from '../store/spool.js';
 import { TempDiskBudget } from '../store/temp-disk-budget.js';
 import type { TempReservation } from '../store/temp-disk-budget.js';
-import type { FilePatch, FileRow, ResumeState } from '../ports/registry.js';
+import type { FilePatch, FileRow } from '../ports/registry.js';
 import { openMedia, openMediaFrom } from '../stages/open-media.js';
 import type { OpenedMedia, ResumeFrom } from '../stages/open-media.js';
 import { sleep } from './backoff.js';
@@ -18,6 +18,8 @@ import type { RetryBudget, RetryDecision } from './backoff.js';
 import { crashPoint, crashPointsArmed } from './crash-points.js';
 import { observeResponses } from './telemetry.js';
 import { TOKENS } from './tokens.js';
+import { DownloadBookkeeping, expectationOf } from './download-bookkeeping.js';
+import type { Expectation } from './download-bookkeeping.js';
 import type { StageClock } from './stage-clock.js';
 
 /** A resolved source with its media response opened and checked. */
@@ -56,14 +58,6 @@ export interface TransferRun {
   beforeOpen?: (resolved: ResolvedSource) => Promise<void>;
   /** The run's stage clock: the transfer charges `start`, `open`, `download` and `fsync` to it. */
   clock?: StageClock;
-}
-
-const PROGRESS_EVERY_MS = 250;
-const CHECKPOINT_EVERY_MS = 1000;
-
-/** What a continuation is checked against, kept for the whole download. */
-interface Expectation extends Omit<ResumeFrom, 'offset'> {
-  resumable: boolean;
 }
 
 /**
@@ -150,43 +144,20 @@ export class Transfer {
       expect: expectationOf(prepared.opened, prepared.partial ? row.resume_state : null),
       reResolvedAt: -1,
     };
-    let lastReport = 0;
-    let lastCheckpoint = Date.now();
-    const checkpoint = async (): Promise<void> => {
-      const durable = await partial.checkpoint();
-      lastCheckpoint = Date.now();
-      await record.update({ resume_state: resumeState(state.expect, durable) });
-    };
-    // Background fdatasyncs (every few MiB, and at least every second) record the new durable length, in order.
-    let recording = Promise.resolve();
-    partial.onDurable = (durable) => {
-      if (!state.expect.resumable) return;
-      // The registry is closing or full: the next checkpoint (or the failure path) records it.
-      recording = recording.then(() => record.update({ resume_state: resumeState(state.expect, durable) })).then(() => undefined, () => undefined);
-    };
+    const books = new DownloadBookkeeping(partial, record, () => state.expect);
     let reservation: TempReservation | undefined;
     const onChunk = async (bytes: number): Promise<void> => {
       if (bytes > this.maxBytes) throw new IngestError('file_too_large', `${run.url.href} sent more than the limit of ${this.maxBytes} bytes`);
       // A body without a declared length is counted against the temp-disk budget as it grows.
       reservation?.ensure(bytes);
-      const now = Date.now();
       if (crashPointsArmed) crashPoint('download', { received: bytes, total: state.expect.total });
-      if (now - lastReport >= PROGRESS_EVERY_MS) {
-        lastReport = now;
-        await record.progress(bytes, state.expect.total);
-      }
-      if (state.expect.resumable && now - lastCheckpoint >= CHECKPOINT_EVERY_MS) {
-        lastCheckpoint = now;
-        partial.syncInBackground();
-      }
+      await books.received(bytes);
     };
     const onAbort = (): void => {
       state.opened.response.body.destroy(abortReasonOf(run.signal));
     };
     run.signal.addEventListener('abort', onAbort, { once: true });
-    await record.update({
-      progress_received: partial.bytes, progress_total: state.expect.total, resume_state: resumeState(state.expect, partial.durableBytes),
-    });
+    await books.begin();
     try {
       const reserved = await this.reserveTemp(partial, state, run);
       reservation = reserved.reservation;
@@ -205,7 +176,7 @@ export class Transfer {
           const error = asIngestError(thrown);
           if (run.signal.aborted) throw abortReasonOf(run.signal, error);
           if (error.code === 'storage_error' || !error.retryable) throw error;
-          if (state.expect.resumable) await checkpoint();
+          if (state.expect.resumable) await books.checkpoint();
           await this.retryOrThrow(error, run);
           if (await this.reopen(partial, state, run)) break;
         }
@@ -215,10 +186,9 @@ export class Transfer {
       run.clock?.lap('fsync');
       return spooled;
     } catch (thrown) {
-      partial.onDurable = undefined;
-      await recording;
+      await books.settle();
       if (run.signal.aborted) {
-        if (state.expect.resumable) await checkpoint().catch(() => undefined);
+        if (state.expect.resumable) await books.checkpoint().catch(() => undefined);
         await partial.close();
       } else {
         await partial.discard();
@@ -227,9 +197,7 @@ export class Transfer {
       }
       throw thrown;
     } finally {
-      // No resume state is recorded after the download ended (the row moves on).
-      partial.onDurable = undefined;
-      await recording;
+      await books.settle();
       reservation?.release();
       run.signal.removeEventListener('abort', onAbort);
     }
@@ -349,19 +317,6 @@ export class Transfer {
   private get maxBytes(): number {
     return this.config.limits.maxBytes;
   }
-}
-
-/** The expectation a continuation is checked against: from the response, or (resumed) from the stored state. */
-function expectationOf(opened: OpenedMedia, stored: ResumeState | null): Expectation {
-  if (opened.startOffset > 0 && stored) {
-    return { etag: stored.etag, lastModified: stored.last_modified, total: stored.total ?? opened.declaredBytes, resumable: true };
-  }
-  return { ...opened.validators, total: opened.declaredBytes, resumable: opened.resumable };
-}
-
-function resumeState(expect: Expectation, durableBytes: number): ResumeState | null {
-  if (!expect.resumable) return null;
-  return { bytes: durableBytes, etag: expect.etag, last_modified: expect.lastModified, total: expect.total };
 }
 
 /** Anything thrown, as an IngestError: data-dir faults (also SQLite's) are `storage_error`, the rest `upstream_error`. */

@@ -19,6 +19,14 @@ const SCAVENGE_EVERY_BYTES = 8 << 20;
  */
 const SYNC_EVERY_BYTES = 16 << 20;
 
+/** Write and sync sizes of a {@link PartialWrite}; tests shrink them to exercise the pipeline on small bodies. */
+export interface PartialWriteTuning {
+  flushBytes: number;
+  syncEveryBytes: number;
+}
+
+const DEFAULT_TUNING: PartialWriteTuning = { flushBytes: FLUSH_BYTES, syncEveryBytes: SYNC_EVERY_BYTES };
+
 /**
  * A download being written to its temp file (`<dataDir>/tmp/<fileId>.part`), resumable: bytes are appended at the
  * end, the SHA-256 state is kept across appends (and rebuilt from disk when a later process picks the file up),
@@ -62,6 +70,7 @@ export class PartialWrite {
     private handle: StorageFile,
     private hash: Hash,
     bytes: number,
+    private readonly tuning: PartialWriteTuning = DEFAULT_TUNING,
   ) {
     this.written = bytes;
     this.received = bytes;
@@ -70,10 +79,10 @@ export class PartialWrite {
     this.resumed = bytes > 0;
   }
 
-  /** Starts an empty temp file at `path` (truncating any). */
-  static async create(fsys: StorageFs, path: string): Promise<PartialWrite> {
+  /** Starts an empty temp file at `path` (truncating any). `tuning` is for tests. */
+  static async create(fsys: StorageFs, path: string, tuning?: PartialWriteTuning): Promise<PartialWrite> {
     const handle = await storage(() => fsys.open(path, 'w+'), 'the download temp file');
-    return new PartialWrite(fsys, path, handle, createHash('sha256'), 0);
+    return new PartialWrite(fsys, path, handle, createHash('sha256'), 0, tuning);
   }
 
   /**
@@ -117,7 +126,7 @@ export class PartialWrite {
         this.pending.push(chunk);
         this.pendingBytes += chunk.length;
         this.received += chunk.length;
-        if (this.pendingBytes >= FLUSH_BYTES) await this.startWrite();
+        if (this.pendingBytes >= this.tuning.flushBytes) await this.startWrite();
         if (this.received - this.scavengedAt >= SCAVENGE_EVERY_BYTES) {
           this.scavengedAt = this.received;
           scavengeYoungGeneration();
@@ -241,7 +250,7 @@ export class PartialWrite {
     const writing = storage(() => writeAll(this.handle, chunks, length, this.written), 'the download temp file').then(() => {
       this.written += length;
       this.writing = undefined;
-      if (this.written - this.syncStartedAt >= SYNC_EVERY_BYTES) this.syncInBackground();
+      if (this.written - this.syncStartedAt >= this.tuning.syncEveryBytes) this.syncInBackground();
     });
     // Awaited by the next write, flush or close; a failure nobody waits for (an abandoned file) is not unhandled.
     writing.catch(() => undefined);

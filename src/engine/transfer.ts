@@ -124,8 +124,8 @@ export class Transfer {
 
   /**
    * Streams the opened body into the spool file `<dataDir>/tmp/<fileId>.part` and finishes it. Cut bodies are
-   * resumed or restarted within the run's retry budget; the temp file is fdatasync'd about every second and its
-   * resume state recorded, so a later process can continue it. On abort the temp file is kept (the engine decides
+   * resumed or restarted within the run's retry budget; the temp file is fdatasync'd in the background (every
+   * 16 MiB and about every second) and each new durable length recorded, so a later process can continue it. On abort the temp file is kept (the engine decides
    * whether to drop it); on any other failure it is removed.
    */
   async download(row: FileRow, prepared: PreparedSource, run: TransferRun): Promise<SpooledFile> {

@@ -67,7 +67,7 @@ export class FileRun implements RunRecord {
       this.throwIfAborted();
       this.url = new URL(this.job.url);
       const plugin = this.s.router.pluginFor(this.url);
-      this.transferRun = { url: this.url, plugin, signal: this.signal, logger: this.logger, budget: this.budget, record: this };
+      this.transferRun = { url: this.url, plugin, signal: this.signal, logger: this.logger, budget: this.budget, record: this, clock: this.clock };
       if (this.job.kind === 'restart' && !(await this.claim())) return;
       if (this.job.kind === 'new' && !(await this.start())) return;
       // A restart whose download was stored already (a crash after the download) goes straight to the probe.

@@ -46,15 +46,19 @@ export interface SqliteRegistryOptions {
   readOnly?: boolean;
 }
 
-/** Brings a connection's schema to the latest migration (each step in its own transaction). */
+/**
+ * Brings a connection's schema to the latest migration, each step in its own write transaction that re-reads the
+ * version under the write lock: several processes opening a new data dir at once apply each step exactly once.
+ */
 function migrate(db: SqliteDatabase): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  for (let version = current; version < MIGRATIONS.length; version++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[version]!);
-      db.pragma(`user_version = ${version + 1}`);
-    })();
-  }
+  const step = db.transaction((): boolean => {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version >= MIGRATIONS.length) return false;
+    db.exec(MIGRATIONS[version]!);
+    db.pragma(`user_version = ${version + 1}`);
+    return true;
+  });
+  while ((db.pragma('user_version', { simple: true }) as number) < MIGRATIONS.length && step.immediate()) { /* next step */ }
 }
 
 /**
@@ -81,10 +85,10 @@ export class SqliteRegistry implements Registry {
     makeDirsSync(path.dirname(this.file));
     const db = cacheStatements(new Database(this.file));
     try {
+      db.pragma('busy_timeout = 5000'); // first: switching to WAL and migrating wait for other openers
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
-      db.pragma('busy_timeout = 5000');
       migrate(db);
     } catch (error) {
       db.close();

@@ -35,6 +35,7 @@ describe('cluster config', () => {
     expect(config.cluster).toEqual({
       postgresSchema: 'media_ingest',
       redisPrefix: 'media-ingest',
+      queue: { lockDurationMs: 60_000, stalledIntervalMs: 30_000, reconcileIntervalMs: 30_000 },
       postgresUrl: ENV.MEDIA_INGEST_POSTGRES_URL,
       redisUrl: ENV.MEDIA_INGEST_REDIS_URL,
       s3: { endpoint: 'http://s3.internal:8080', region: 'us-east-1', bucket: 'media', prefix: 'ingest/', credentials: { accessKeyId: 'AKID', secretAccessKey: 's3-secret' }, forcePathStyle: true },

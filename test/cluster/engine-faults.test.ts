@@ -1,13 +1,17 @@
 // Faults of cluster mode end to end, several OS processes on the real services: workers SIGKILLed mid-download and
 // mid-thumbnails, a worker paused past its lock (fencing), and the per-host limit across workers.
+import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterServices } from '../support/cluster-services.js';
-import { FaultCluster, mediaUrl, makeVideos, Origin, poll } from './support/fault-harness.js';
+import { spawnJsonChild } from './support/child-process.js';
+import { FaultCluster, mediaUrl, makeVideos, nextLine, Origin, poll } from './support/fault-harness.js';
 
 const cluster = await clusterServices('cluster: fault tests');
+const UPLOADER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'children/s3-upload-child.ts');
 const MEDIA = 6;
 /** 4 s videos with 1 s segments: a default thumbnail and 4 segment thumbnails each. */
 const THUMBNAILS = { segmentSeconds: 1 };
@@ -17,7 +21,7 @@ describe.skipIf(!cluster)('cluster faults across processes', () => {
   let videos: Buffer[];
   beforeAll(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'mi-faults-'));
-    videos = makeVideos(MEDIA, dir);
+    videos = makeVideos(MEDIA, dir, [0]); // media 0 is big enough for a multipart upload
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -42,13 +46,23 @@ describe.skipIf(!cluster)('cluster faults across processes', () => {
     return { path: script, markers, gate };
   }
 
-  it('a worker SIGKILLed mid-download and another mid-thumbnails: every file completes, once, with nothing left over', async () => {
+  it('workers SIGKILLed mid-upload, mid-download and mid-thumbnails: every file completes, once, with nothing left over', async () => {
     const origin = new Origin(videos);
     await origin.start();
     const faults = new FaultCluster(cluster!);
     await faults.connect();
     const ffmpeg = gatedFfmpeg();
     try {
+      // 0. A process SIGKILLed mid-upload of media 0's blob (the blob store's own multipart upload, 5 MiB parts)
+      // leaves an unfinished upload on that blob's key.
+      const uploader = spawnJsonChild(UPLOADER, {
+        CHILD_S3: JSON.stringify(faults.config.s3), CHILD_FILE: path.join(dir, 'v0.mp4'),
+        CHILD_SHA256: createHash('sha256').update(videos[0]!).digest('hex'),
+      });
+      await uploader.next((line) => typeof line.loaded === 'number' && line.loaded > 0);
+      uploader.process.kill('SIGKILL');
+      await uploader.exited(true);
+      expect(await faults.unfinishedUploads()).toHaveLength(1);
       origin.hold = () => true;
       const config = { thumbnails: THUMBNAILS, concurrency: { network: 2, cpu: 1, perHost: 6 }, decoder: { ffmpegPath: ffmpeg.path } };
       const workers = await Promise.all([0, 1, 2].map((w) => faults.worker(origin, { urls: [mediaUrl(2 * w), mediaUrl(2 * w + 1)], config })));
@@ -117,7 +131,7 @@ describe.skipIf(!cluster)('cluster faults across processes', () => {
       // The first worker wakes up: its download finishes and its next write is refused.
       origin.releaseAll();
       paused.child.process.kill('SIGCONT');
-      const refusal = await paused.child.next((line) => typeof line.msg === 'string' && line.msg.startsWith('run superseded'));
+      const refusal = await nextLine(paused.child, (line) => typeof line.msg === 'string' && line.msg.startsWith('run superseded'), 'the late write refused');
       expect(refusal.fileId).toBe(running.id);
       const [after] = await faults.files();
       expect(after).toEqual(done); // the second run's record, unchanged (same updated_at)
@@ -160,7 +174,7 @@ describe.skipIf(!cluster)('cluster faults across processes', () => {
         network: { idleTimeoutMs: 120_000, minBytesPerSecond: 0 },
       };
       const workers = await Promise.all([0, 1, 2].map((w) => faults.worker(origin, { urls: [mediaUrl(2 * w), mediaUrl(2 * w + 1)], wait: true, config })));
-      const results = await Promise.all(workers.map((w) => w.child.next((line) => 'results' in line)));
+      const results = await Promise.all(workers.map((w) => nextLine(w.child, (line) => 'results' in line, 'sync results', 70_000)));
       await pumping;
       expect(results.flatMap((r) => (r.results as string[][]).map((x) => (x[2] === "completed" ? x[2] : x.join(" "))))).toEqual(Array.from({ length: MEDIA }, () => 'completed'));
       expect(origin.maxOpen).toBe(2);

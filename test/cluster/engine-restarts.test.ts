@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterServices } from '../support/cluster-services.js';
 import { requireOptional } from '../support/optional.js';
-import { FaultCluster, mediaUrl, makeVideos, Origin } from './support/fault-harness.js';
+import { FaultCluster, mediaUrl, makeVideos, nextLine, Origin } from './support/fault-harness.js';
 import { startPrivateRedis } from './support/private-redis.js';
 import type { PrivateRedis } from './support/private-redis.js';
 import { privatePostgresMissing, startPrivatePostgres } from './support/private-postgres.js';
@@ -43,7 +43,7 @@ describe.skipIf(!cluster)('cluster services restarted mid-run', () => {
       await restart();
       origin.hold = () => false;
       origin.releaseAll();
-      const results = await Promise.all(workers.map((w) => w.child.next((line) => 'results' in line)));
+      const results = await Promise.all(workers.map((w) => nextLine(w.child, (line) => 'results' in line, 'sync results', 60_000)));
       const outcomes = results.flatMap((r) => r.results as Array<[string, string, string, string | null]>);
       expect(outcomes.map((r) => (r[2] === 'completed' ? r[2] : r.join(' ')))).toEqual(Array.from({ length: MEDIA }, () => 'completed'));
       expect(new Set(outcomes.map((r) => r[1])).size).toBe(MEDIA);

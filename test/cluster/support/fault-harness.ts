@@ -23,12 +23,17 @@ const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), '../child
 export const HOST = 'media.example.test';
 export const mediaUrl = (n: number): string => `http://${HOST}/v/${n}.mp4`;
 
-/** Distinct 4 s 320x240 H.264 videos (one per n: a different comment tag), generated once per test run. */
-export function makeVideos(count: number, dir: string): Buffer[] {
+/**
+ * Distinct 4 s H.264 videos (one per n: a different comment tag), generated once per suite in `dir` (as
+ * `v<n>.mp4`). Small 320x240 ones, except the `big` ones: lossless noise, about 10 MiB, stored by multipart upload.
+ */
+export function makeVideos(count: number, dir: string, big: number[] = []): Buffer[] {
   return Array.from({ length: count }, (_, n) => {
     const file = path.join(dir, `v${n}.mp4`);
-    execFileSync('ffmpeg', ['-hide_banner', '-nostdin', '-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=10', '-t', '4',
-      '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-metadata', `comment=fault-${n}`, '-movflags', '+faststart', file]);
+    const source = big.includes(n)
+      ? ['-f', 'lavfi', '-i', 'nullsrc=s=480x360:r=10,geq=lum=random(1)*255:cb=128:cr=128', '-t', '4', '-c:v', 'libx264', '-preset', 'ultrafast', '-qp', '0']
+      : ['-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=10', '-t', '4', '-c:v', 'libx264', '-preset', 'ultrafast'];
+    execFileSync('ffmpeg', ['-hide_banner', '-nostdin', '-v', 'error', '-y', ...source, '-pix_fmt', 'yuv420p', '-metadata', `comment=fault-${n}`, '-movflags', '+faststart', file]);
     return readFileSync(file);
   });
 }
@@ -117,6 +122,15 @@ export class Origin {
   connectTo(): string {
     return connectToFor(this.server, [HOST]);
   }
+}
+
+/** Waits for the next line of `child` that `match`es, failing after `timeoutMs` with what it printed. */
+export function nextLine(child: JsonChild, match: (line: Record<string, unknown>) => boolean, what: string, timeoutMs = 45_000): Promise<Record<string, unknown>> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; the child printed:\n${child.printed().map((l) => JSON.stringify(l)).join('\n').slice(-4000)}\n${child.stderr().slice(-2000)}`)), timeoutMs);
+  });
+  return Promise.race([child.next(match), timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Polls `read` until it returns something truthy, or fails after `timeoutMs`. */
@@ -230,7 +244,12 @@ export class FaultCluster {
         child.process.stdin.write('close\n');
       }
     }
-    await Promise.all(this.workers.map((child) => child.exited(true)));
+    // A worker whose run waits on something the failed test never released is killed after a while.
+    await Promise.all(this.workers.map(async (child) => {
+      const timer = setTimeout(() => child.process.kill('SIGKILL'), 15_000);
+      await child.exited(true);
+      clearTimeout(timer);
+    }));
     for (const dir of this.dirs) rmSync(dir, { recursive: true, force: true });
     await this.admin.query(`DROP SCHEMA IF EXISTS ${this.schema} CASCADE`).catch(() => undefined);
     await this.admin.end().catch(() => undefined);

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterServices } from '../support/cluster-services.js';
 import { spawnJsonChild } from './support/child-process.js';
-import { FaultCluster, mediaUrl, makeVideos, nextLine, Origin, poll } from './support/fault-harness.js';
+import { FaultCluster, mediaUrl, makeVideos, nextLine, Origin, poll, tracer } from './support/fault-harness.js';
 
 const cluster = await clusterServices('cluster: fault tests');
 const UPLOADER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'children/s3-upload-child.ts');
@@ -52,6 +52,7 @@ describe.skipIf(!cluster)('cluster faults across processes', () => {
     const faults = new FaultCluster(cluster!);
     await faults.connect();
     const ffmpeg = gatedFfmpeg();
+    const trace = tracer('kill');
     try {
       // 0. A process SIGKILLed mid-upload of media 0's blob (the blob store's own multipart upload, 5 MiB parts)
       // leaves an unfinished upload on that blob's key.
@@ -63,10 +64,12 @@ describe.skipIf(!cluster)('cluster faults across processes', () => {
       uploader.process.kill('SIGKILL');
       await uploader.exited(true);
       expect(await faults.unfinishedUploads()).toHaveLength(1);
+      trace('uploader killed');
       origin.hold = () => true;
       const config = { thumbnails: THUMBNAILS, concurrency: { network: 2, cpu: 1, perHost: 6 }, decoder: { ffmpegPath: ffmpeg.path } };
       const workers = await Promise.all([0, 1, 2].map((w) => faults.worker(origin, { urls: [mediaUrl(2 * w), mediaUrl(2 * w + 1)], config })));
       const pids = new Set(workers.map((w) => w.pid));
+      trace('workers ready');
       // 1. Mid-download: a file whose owner's response is held open at the origin.
       const victim = await poll(async () => {
         const files = await faults.files();
@@ -76,6 +79,7 @@ describe.skipIf(!cluster)('cluster faults across processes', () => {
       const first = workers.find((w) => w.pid === FaultCluster.ownerPid(victim.owner))!;
       first.child.process.kill('SIGKILL');
       await first.child.exited(true);
+      trace('killed mid-download');
       // Everything else downloads now.
       origin.hold = () => false;
       origin.releaseAll();
@@ -88,12 +92,14 @@ describe.skipIf(!cluster)('cluster faults across processes', () => {
       const second = workers.find((w) => w.pid === secondPid)!;
       second.child.process.kill('SIGKILL');
       await second.child.exited(true);
+      trace('killed mid-thumbnails');
       writeFileSync(ffmpeg.gate, '');
       // The survivor takes both runs over once their locks expire (3 s) and finishes every file.
       const files = await poll(async () => {
         const rows = await faults.files();
         return rows.length === MEDIA && rows.every((f) => f.status === 'completed' || f.status === 'failed') && rows;
-      }, 'every file to end', 50_000);
+      }, 'every file to end', 90_000);
+      trace('all ended');
       expect(files.find((f) => f.id === victim.id)?.status).toBe('completed');
       await faults.expectCompleteAndClean(MEDIA, expect);
       // The killed download was fetched again by the survivor: at least two GETs of that media.
@@ -103,7 +109,7 @@ describe.skipIf(!cluster)('cluster faults across processes', () => {
       await faults.dispose();
       await origin.server.close();
     }
-  }, 90_000);
+  }, 180_000);
 
   it('a worker paused (SIGSTOP) past its lock: another completes the file, and its late writes are refused (run_superseded)', async () => {
     const origin = new Origin(videos);
@@ -125,7 +131,7 @@ describe.skipIf(!cluster)('cluster faults across processes', () => {
       const done = await poll(async () => {
         const [file] = await faults.files();
         return file?.status === 'completed' && file;
-      }, 'the second run to complete', 40_000);
+      }, 'the second run to complete', 90_000);
       expect(FaultCluster.ownerPid(running.owner)).not.toBe(other.pid);
       const thumbsBefore = await faults.admin.query(`SELECT id, path FROM ${faults.schema}.thumbnails ORDER BY id`);
       // The first worker wakes up: its download finishes and its next write is refused.
@@ -143,7 +149,7 @@ describe.skipIf(!cluster)('cluster faults across processes', () => {
       await faults.dispose();
       await origin.server.close();
     }
-  }, 90_000);
+  }, 180_000);
 
   it('a per-host limit of 2 holds across 3 worker processes: the origin never sees more than 2 downloads at once', async () => {
     const origin = new Origin(videos);
@@ -183,5 +189,5 @@ describe.skipIf(!cluster)('cluster faults across processes', () => {
       await faults.dispose();
       await origin.server.close();
     }
-  }, 90_000);
+  }, 180_000);
 });

@@ -65,7 +65,7 @@ describe.skipIf(!cluster)('cluster services restarted mid-run', () => {
       await faults?.dispose();
       await redis?.stop();
     }
-  }, 90_000);
+  }, 180_000);
 
   it.skipIf(!runPostgres)('Postgres restarted (pg_ctl restart -m fast): runs wait it out and finish; no file lost or doubled', async () => {
     let postgres: PrivatePostgres | undefined;
@@ -78,5 +78,5 @@ describe.skipIf(!cluster)('cluster services restarted mid-run', () => {
       await faults?.dispose();
       await postgres?.stop();
     }
-  }, 90_000);
+  }, 180_000);
 });

@@ -98,7 +98,7 @@ export class Origin {
   }
 
   /** Resolves once `condition` holds (checked now and after every request change). */
-  until(condition: () => boolean, what: string, timeoutMs = 45_000): Promise<void> {
+  until(condition: () => boolean, what: string, timeoutMs = 90_000): Promise<void> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.listeners.delete(check);
@@ -124,8 +124,16 @@ export class Origin {
   }
 }
 
+/** With TEST_FAULT_TRACE set, prints `step` and the seconds since `start` on stderr (to see where a slow run goes). */
+export function tracer(name: string): (step: string) => void {
+  const start = Date.now();
+  return (step) => {
+    if (process.env.TEST_FAULT_TRACE) process.stderr.write(`[${name}] ${((Date.now() - start) / 1000).toFixed(1)} s: ${step}\n`);
+  };
+}
+
 /** Waits for the next line of `child` that `match`es, failing after `timeoutMs` with what it printed. */
-export function nextLine(child: JsonChild, match: (line: Record<string, unknown>) => boolean, what: string, timeoutMs = 45_000): Promise<Record<string, unknown>> {
+export function nextLine(child: JsonChild, match: (line: Record<string, unknown>) => boolean, what: string, timeoutMs = 90_000): Promise<Record<string, unknown>> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; the child printed:\n${child.printed().map((l) => JSON.stringify(l)).join('\n').slice(-4000)}\n${child.stderr().slice(-2000)}`)), timeoutMs);
@@ -134,7 +142,7 @@ export function nextLine(child: JsonChild, match: (line: Record<string, unknown>
 }
 
 /** Polls `read` until it returns something truthy, or fails after `timeoutMs`. */
-export async function poll<T>(read: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 45_000): Promise<T> {
+export async function poll<T>(read: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 90_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await read();
@@ -158,7 +166,7 @@ export class FaultCluster {
   constructor(base: ClusterConfig, queue: Partial<ClusterConfig['queue']> = {}) {
     this.config = {
       ...base, postgresSchema: this.schema, redisPrefix: this.prefix, s3: { ...base.s3, prefix: `${this.prefix}/` },
-      queue: { ...base.queue, lockDurationMs: 3_000, stalledIntervalMs: 1_000, reconcileIntervalMs: 1_000, ...queue },
+      queue: { ...base.queue, lockDurationMs: 4_000, stalledIntervalMs: 1_000, reconcileIntervalMs: 1_000, ...queue },
     };
     this.admin = new pg.Pool({ connectionString: this.config.postgresUrl, max: 2 });
     this.admin.on('error', () => undefined);

@@ -65,11 +65,13 @@ function isConnectionLost(error: unknown): boolean {
  */
 function isConnectRefused(error: unknown): boolean {
   const e = error as { code?: string; routine?: string };
-  return e?.code === '53300' || e?.code === '57P03' || (e?.code === 'ECONNREFUSED');
+  return e?.code === '53300' || e?.code === '57P03' || e?.code === 'ECONNREFUSED' || /timeout exceeded when trying to connect/i.test((error as Error)?.message ?? '');
 }
 
-/** Attempts and waits for operations whose connection was refused at connect time: about 12 s in all. */
-const CONNECT_RETRY_DELAYS_MS = [50, 100, 200, 400, 800, 1_600, 3_200, 6_400];
+/** Attempts and waits for operations whose connection was refused or lost: about 25 s in all (a restart). */
+const CONNECT_RETRY_DELAYS_MS = [50, 100, 200, 400, 800, 1_600, 3_200, 6_400, 6_400, 6_400];
+/** At start-up (migrations) an unreachable database is reported sooner: about 6 s. */
+const OPEN_RETRY_DELAYS_MS = CONNECT_RETRY_DELAYS_MS.slice(0, 7);
 
 export class PgRegistry implements Registry {
   private readonly db: Kysely<RegistryDatabase>;
@@ -97,27 +99,27 @@ export class PgRegistry implements Registry {
 
   /**
    * Runs one operation, its failures as `storage_error`. A connection refused at connect time is tried again with
-   * backoff (about 12 s in all). An operation whose connection was lost mid-way (Postgres restarted, the backend was
+   * backoff (about 25 s in all). An operation whose connection was lost mid-way (Postgres restarted, the backend was
    * killed) is tried again on the same schedule when `again` says it may be: reads, and writes made safe to repeat
    * (their values, tokens and timestamps are fixed before the first attempt, and a repeat recognises its own
    * commit); `work` receives the attempt number.
    */
-  private async run<T>(what: string, work: (attempt: number) => Promise<T>, again = false): Promise<T> {
+  private async run<T>(what: string, work: (attempt: number) => Promise<T>, again = false, delays = CONNECT_RETRY_DELAYS_MS): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       if (this.closed) throw new IngestError('storage_error', 'Postgres registry: closed');
       try {
         return await work(attempt);
       } catch (error) {
         const retry = isConnectRefused(error) || (again && isConnectionLost(error));
-        if (!retry || attempt > CONNECT_RETRY_DELAYS_MS.length) throw storageError(error, what);
-        await new Promise((resolve) => setTimeout(resolve, CONNECT_RETRY_DELAYS_MS[attempt - 1]! * (0.5 + Math.random())));
+        if (!retry || attempt > delays.length) throw storageError(error, what);
+        await new Promise((resolve) => setTimeout(resolve, delays[attempt - 1]! * (0.5 + Math.random())));
       }
     }
   }
 
   /** Creates the schema and applies migrations; safe when many processes start at once. */
   async open(): Promise<void> {
-    await this.run('migration', () => migrate(this.db, this.schema));
+    await this.run('migration', () => migrate(this.db, this.schema), false, OPEN_RETRY_DELAYS_MS);
   }
 
   async close(): Promise<void> {

@@ -26,8 +26,8 @@ const urls = JSON.parse(process.env.CHILD_URLS ?? '[]') as string[];
 const results = await Promise.all(
   urls.map((url) =>
     ingest.sync(url, { wait }).then(
-      (file) => [url, file.id, file.status, file.error?.code ?? null],
-      (error: { code?: string; message?: string }) => [url, null, 'refused', error.code ?? error.message ?? String(error)],
+      (file) => [url, file.id, file.status, file.error?.code ?? null, file.error?.message ?? null],
+      (error: { code?: string; message?: string }) => [url, null, 'refused', error.code ?? String(error), error.message ?? null],
     ),
   ),
 );

@@ -231,7 +231,7 @@ export class PgRegistry implements Registry {
   addAlias(urlHash: string, fileId: string, url: string): Promise<void> {
     return this.run('alias', async () => {
       await this.db.insertInto('aliases').values({ url_hash: urlHash, file_id: fileId, url }).onConflict((oc) => oc.column('url_hash').doNothing()).execute();
-    });
+    }, true);
   }
 
   /** One upsert; expiry is judged by the database's clock, so workers' clocks need not agree. */

@@ -131,6 +131,25 @@ export class FileCommands {
     this.closing.abort(new IngestError('cancelled', 'The engine was closed before the file run started'));
   }
 
+  /** The timer of {@link recheckEvery} for one launch: calls `found` with the file once the registry has it. */
+  private recheckLostRun(job: FileRunJob, found: (row: FileRow) => void): NodeJS.Timeout | undefined {
+    const every = recheckEvery(this.d.config, this.d.queue);
+    if (every <= 0) return undefined;
+    let checking = false;
+    const timer = setInterval(() => {
+      if (checking) return;
+      checking = true;
+      const { registry, queue } = this.d;
+      void (async () => {
+        const row = job.kind === 'new' ? await registry.findByAlias(job.aliasHash) : await registry.getFile(job.jobId);
+        if (row) return found(row);
+        await queue.enqueue(job);
+      })().catch(() => undefined).finally(() => (checking = false));
+    }, every);
+    timer.unref();
+    return timer;
+  }
+
   /** Enqueues a run; resolves with its file once it is ready, rejects with what refused it before that. */
   private launch(job: FileRunJob): Promise<IngestFile> {
     const { bus, queue } = this.d;
@@ -138,10 +157,12 @@ export class FileCommands {
     return new Promise<IngestFile>((resolveRun, rejectRun) => {
       const onClosed = (): void => {
         unsubscribe();
+        clearInterval(recheck);
         rejectRun(this.closing.signal.reason);
       };
       const settle = <T>(settleRun: (value: T) => void) => (value: T): void => {
         this.closing.signal.removeEventListener('abort', onClosed);
+        clearInterval(recheck);
         settleRun(value);
       };
       const resolve = settle(resolveRun);
@@ -156,6 +177,10 @@ export class FileCommands {
           reject(asIngestError(event.error));
         }
       });
+      const recheck = this.recheckLostRun(job, (row) => {
+        unsubscribe();
+        void this.d.views.file(row).then(resolve, reject);
+      });
       queue.enqueue(job).then(async (accepted) => {
         if (accepted) return;
         // A run of this file is under way already: answer with the file as it is.
@@ -167,6 +192,15 @@ export class FileCommands {
       });
     });
   }
+}
+
+/**
+ * With a queue that can lose jobs (Redis restarted): every reconcile interval, a launch still waiting looks for its
+ * file in the registry (its `run.ready` may have been published while Redis was away) and otherwise queues its job
+ * again (a no-op while the job exists), so a sync never waits for a job Redis forgot.
+ */
+function recheckEvery(config: IngestConfig, queue: WorkQueue): number {
+  return queue.lostJobs ? config.cluster?.queue.reconcileIntervalMs ?? 0 : 0;
 }
 
 /** An error carried by a `run.refused` event: the IngestError itself in-process, its code and message across processes. */

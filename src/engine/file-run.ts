@@ -109,13 +109,12 @@ export class FileRun implements RunRecord {
   private async claim(): Promise<boolean> {
     const current = await this.s.registry.getFile(this.job.jobId);
     if (!current) throw new IngestError('not_found', `File ${this.job.jobId} was deleted`);
+    // A run queued again while the file was in flight (a stalled or reconciled job) finds it completed: done.
+    if (current.status === 'completed') return this.handBack(current).then(() => false);
     const claimed = await this.s.registry.claim(current.id, this.s.queue.owner, {
       status: 'pending', error_code: null, error_message: null, attempt: 1, retries: 0, retry_error_code: null, retry_error_message: null,
     }, current.run_token);
-    if (!claimed) {
-      await this.handBack(current);
-      return false;
-    }
+    if (!claimed) return this.handBack(current).then(() => false);
     this.row = claimed.row;
     this.token = claimed.token;
     return true;
@@ -257,6 +256,7 @@ export class FileRun implements RunRecord {
     if (!row) this.logger.info({ code: error.code, err: error }, 'refused');
     if (!row || !token) return;
     const reason = cancelReasonOf(this.signal);
+    if (error.code === 'run_superseded') this.logger.warn({ fileId: row.id, code: error.code }, 'run superseded: another run took the file over');
     if (reason === 'deleted' || error.code === 'run_superseded') return;
     if (reason === 'shutdown') {
       await this.s.registry.release(row.id, token, { status: 'pending', attempt: null }).catch(() => undefined);

@@ -20,6 +20,7 @@ import type { FileViews, ListPage, ThumbnailImage, ViewContext } from './file-qu
 import type { IngestFile, IngestSegment, IngestThumbnail } from './file-view.js';
 import type { PluginRouter } from './plugin-router.js';
 import { planRecovery } from './recovery.js';
+import { Reconciler } from './reconcile.js';
 import type { RunWorker } from './run-worker.js';
 import { TOKENS } from './tokens.js';
 import type { ListQueryInput, PageInput, ThumbnailQueryInput } from './validate.js';
@@ -52,6 +53,7 @@ export class Ingest extends EventEmitter {
   private readonly queries: FileQueries;
   private readonly waiters: Waiters;
   private readonly unsubscribe: Unsubscribe;
+  private readonly reconciler: Reconciler;
   private closed = false;
   private startedAs: IngestRole = 'all';
 
@@ -76,6 +78,9 @@ export class Ingest extends EventEmitter {
     this.queries = new FileQueries(registry, views);
     this.commands = new FileCommands({ config: settings, registry, queue, bus, router, views, queries: this.queries, outputs });
     this.waiters = new Waiters(registry, bus, queue, views, this.queries);
+    this.reconciler = new Reconciler({
+      registry, queue, logger, isActive: (id) => queue.settled(id) !== undefined, restart: (row) => this.commands.restart(row),
+    }, settings.cluster?.queue.reconcileIntervalMs ?? 0);
     this.unsubscribe = bus.subscribe({ all: true }, (event) => {
       if (!(FILE_EVENT_TYPES as readonly string[]).includes(event.type) || !('file' in event)) return;
       // The second argument (FileEventContext) names the run, so deliveries derived from the event agree across nodes.
@@ -105,6 +110,7 @@ export class Ingest extends EventEmitter {
     await this.registry.open();
     if (this.startedAs !== 'api') this.worker.start();
     if (options.recover) await this.recover();
+    this.reconciler.start();
   }
 
   /** Validates, dedupes and starts a URL; returns once the media response is open (or the file exists). */
@@ -201,6 +207,7 @@ export class Ingest extends EventEmitter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.reconciler.stop();
     await this.queue.close();
     this.commands.close();
     this.waiters.close();

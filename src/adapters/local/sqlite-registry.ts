@@ -13,9 +13,10 @@ import { cacheStatements } from '../../store/statement-cache.js';
 
 const JSON_COLUMNS = ['metadata', 'media_info', 'source_metadata', 'resume_state'] as const;
 
+/** A `files` row as better-sqlite3 returns it (a fresh object per call, decoded in place). */
 function decodeRow(raw: Record<string, unknown> | undefined): FileRow | undefined {
   if (!raw) return undefined;
-  const row = { ...raw } as Record<string, unknown>;
+  const row = raw;
   for (const column of JSON_COLUMNS) row[column] = row[column] === null ? null : JSON.parse(row[column] as string);
   row.enable_segment_thumbnails = row.enable_segment_thumbnails === 1;
   return row as unknown as FileRow;
@@ -215,6 +216,13 @@ export class SqliteRegistry implements Registry {
     return storage(() => {
       const rows = this.sql.prepare('SELECT * FROM thumbnails WHERE file_id = ? ORDER BY is_default DESC, time ASC').all(fileId) as ThumbnailRow[];
       return rows.map((r) => ({ ...r, is_default: Boolean(r.is_default) }));
+    });
+  }
+
+  defaultThumbnail(fileId: string): Promise<ThumbnailRow | undefined> {
+    return storage(() => {
+      const row = this.sql.prepare('SELECT * FROM thumbnails WHERE file_id = ? AND is_default = 1 ORDER BY time ASC LIMIT 1').get(fileId) as ThumbnailRow | undefined;
+      return row ? { ...row, is_default: true } : undefined;
     });
   }
 

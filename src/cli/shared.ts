@@ -74,15 +74,20 @@ export async function withEngine(
     printJson(output);
     process.exitCode = exitCode;
   } catch (thrown) {
-    const error = toIngestError(thrown);
-    printJson(error.toJSON());
-    // A malformed flag value or option (limit, status, metadata, config) is a usage error; a refused URL is not.
-    process.exitCode = isUsageError(error) ? 2 : 1;
+    printFailure(thrown);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await ingest?.close();
   }
+}
+
+/** Prints a command's failure as `{error, code}` and sets the exit status: 2 for a usage error, else 1. */
+export function printFailure(thrown: unknown): void {
+  const error = toIngestError(thrown);
+  printJson(error.toJSON());
+  // A malformed flag value or option (limit, status, metadata, config) is a usage error; a refused URL is not.
+  process.exitCode = isUsageError(error) ? 2 : 1;
 }
 
 /** `--metadata <json>` as an object (a usage error when it is not JSON). */

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -125,6 +125,23 @@ export function packagedConfigPath(): string | undefined {
 }
 
 /**
+ * The default export of the packaged config as the build recorded it (`pipeline.config.json` beside the compiled
+ * `pipeline.config.js`, written only when that export is plain data), or undefined for any other file, a missing
+ * record, or one older than the compiled file. Reading it costs a JSON parse instead of the plugins' module graph.
+ */
+export function precompiledConfig(file: string): IngestConfigInput | undefined {
+  const compiled = path.resolve(file);
+  if (!compiled.endsWith('.js') || compiled !== packagedConfigPath()) return undefined;
+  const record = compiled.replace(/\.js$/, '.json');
+  try {
+    if (statSync(record).mtimeMs < statSync(compiled).mtimeMs) return undefined;
+    return JSON.parse(readFileSync(record, 'utf8')) as IngestConfigInput;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Loads a config file (default export) at run time: JavaScript natively, TypeScript through jiti (loaded only then).
  */
 export async function loadConfigFile(file: string): Promise<IngestConfigInput> {
@@ -155,6 +172,13 @@ export interface ResolveConfigOptions {
   env?: NodeJS.ProcessEnv;
   /** Highest precedence: CLI flags or createIngest arguments. */
   overrides?: IngestConfigInput;
+  /**
+   * False for a caller that never resolves a URL (the CLI's read commands): the packaged built-in plugins are not
+   * loaded (`builtinPlugins` stays empty), and the packaged config file is read from its precompiled data
+   * (`dist/pipeline.config.json`, written by the build) instead of importing it and every plugin it names.
+   * @default true
+   */
+  plugins?: boolean;
 }
 
 /** Defaults < config file < environment < overrides. */
@@ -162,14 +186,15 @@ export async function resolveConfig(options: ResolveConfigOptions = {}): Promise
   const env = options.env ?? process.env;
   const file = options.configFile ?? env.MEDIA_INGEST_CONFIG ?? packagedConfigPath();
   let config = defaultConfig();
-  const loaded = file ? await loadConfigFile(file) : undefined;
+  const withPlugins = options.plugins !== false;
+  const loaded = file ? (!withPlugins && precompiledConfig(file)) || (await loadConfigFile(file)) : undefined;
   config = mergeConfig(config, loaded);
   config = mergeConfig(config, configFromEnv(env));
   config = mergeConfig(config, options.overrides);
   const cluster = resolveClusterConfig(config.cluster);
   if (cluster) config.cluster = cluster;
   else delete config.cluster;
-  if (loaded?.builtinPlugins === undefined && options.overrides?.builtinPlugins === undefined) {
+  if (withPlugins && loaded?.builtinPlugins === undefined && options.overrides?.builtinPlugins === undefined) {
     config.builtinPlugins = await packagedBuiltinPlugins();
   }
   return config;

@@ -9,6 +9,7 @@ import { createLogger } from '../logging.js';
 import type { IngestConfig } from '../config/define-config.js';
 import { GuardedHttpClient } from '../net/http-client.js';
 import type { SourcePlugin, YtDlpRunner } from '../plugin-api.js';
+import type { Registry } from '../ports/registry.js';
 import { Spool } from '../store/spool.js';
 import { createYtDlpRunner } from '../ytdlp/index.js';
 import { FileOutputs } from './file-outputs.js';
@@ -47,7 +48,10 @@ export function buildContainer(config: IngestConfig, logger?: Logger): Container
   container.bind(TOKENS.ProbeStage).to(ProbeStage);
   container.bind(TOKENS.ThumbnailStage).to(ThumbnailStage);
   container.bind(TOKENS.PluginRouter).to(PluginRouter);
-  container.bind(TOKENS.FileViews).to(FileViews);
+  container
+    .bind(TOKENS.FileViews)
+    .toDynamicValue((ctx) => new FileViews(ctx.get<IngestConfig>(TOKENS.Config), ctx.get<Registry>(TOKENS.Registry)))
+    .inSingletonScope();
   container.bind(TOKENS.FileOutputs).to(FileOutputs);
   container.bind(TOKENS.RunWorker).to(RunWorker);
   container.bind(TOKENS.Ingest).to(Ingest);

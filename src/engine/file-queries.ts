@@ -1,13 +1,14 @@
-import { inject, injectable } from 'inversify';
 import type { IngestConfig } from '../config/define-config.js';
 import { IngestError } from '../errors.js';
 import type { BlobStore, OpenedObject } from '../ports/blob-store.js';
 import type { FileRow, Registry, ThumbnailRow } from '../ports/registry.js';
 import { toFileView, toSegmentView, toThumbnailView } from './file-view.js';
 import type { IngestFile, IngestSegment, IngestThumbnail, ViewOptions } from './file-view.js';
-import { TOKENS } from './tokens.js';
 import { validateListQuery, validatePage } from './validate.js';
 import type { ListQueryInput, PageInput, ThumbnailQueryInput } from './validate.js';
+
+/** The part of the Registry port the read side uses. */
+export type RegistryReads = Pick<Registry, 'getFile' | 'listFiles' | 'thumbnails' | 'segments'>;
 
 /** A Cloudglue-style list page. */
 export interface ListPage<T> {
@@ -29,14 +30,16 @@ export interface ThumbnailImage extends OpenedObject {
   format: 'jpg' | 'webp';
 }
 
-/** Rows of the registry as Cloudglue-shaped views (also the payload of events). */
-@injectable()
+/**
+ * Rows of the registry as Cloudglue-shaped views (also the payload of events). Plain (no DI decorators): the
+ * container binds it by factory, and the CLI's read commands build one without the container.
+ */
 export class FileViews {
   readonly options: ViewOptions;
 
   constructor(
-    @inject(TOKENS.Config) config: IngestConfig,
-    @inject(TOKENS.Registry) private readonly registry: Registry,
+    config: Pick<IngestConfig, 'uriPrefix' | 'publicBaseUrl'>,
+    private readonly registry: RegistryReads,
   ) {
     this.options = { uriPrefix: config.uriPrefix, publicBaseUrl: config.publicBaseUrl };
   }
@@ -58,11 +61,13 @@ export class FileViews {
   }
 }
 
-/** The read side of the engine: validated queries and pagination over the registry. */
+/**
+ * The read side of the engine: validated queries and pagination over the registry. Needs only the Registry port, so
+ * the CLI's read commands use it over a registry opened read-only, without the engine.
+ */
 export class FileQueries {
   constructor(
-    private readonly registry: Registry,
-    private readonly blobs: BlobStore,
+    private readonly registry: RegistryReads,
     private readonly views: FileViews,
   ) {}
 
@@ -105,15 +110,15 @@ export class FileQueries {
       .map((s) => toSegmentView(s, s.thumbnail_id ? thumbs.get(s.thumbnail_id) : undefined, this.views.with(context)));
     return { object: 'list', data, total: rows.length, limit: page.limit, offset: page.offset };
   }
+}
 
-  /** A thumbnail image, opened from the blob store. */
-  async thumbnailImage(fileId: string, thumbnailId: string): Promise<ThumbnailImage> {
-    const row = await this.registry.thumbnail(fileId, thumbnailId);
-    const missing = (): IngestError => new IngestError('not_found', `No thumbnail ${thumbnailId} for file ${fileId}`);
-    if (!row) throw missing();
-    const opened = await this.blobs.openThumbnail(row.path).catch(() => {
-      throw missing();
-    });
-    return { ...opened, format: row.path.endsWith('.webp') ? 'webp' : 'jpg' };
-  }
+/** A thumbnail image, opened from the blob store (`not_found` when the row or its object is missing). */
+export async function openThumbnailImage(registry: Registry, blobs: BlobStore, fileId: string, thumbnailId: string): Promise<ThumbnailImage> {
+  const row = await registry.thumbnail(fileId, thumbnailId);
+  const missing = (): IngestError => new IngestError('not_found', `No thumbnail ${thumbnailId} for file ${fileId}`);
+  if (!row) throw missing();
+  const opened = await blobs.openThumbnail(row.path).catch(() => {
+    throw missing();
+  });
+  return { ...opened, format: row.path.endsWith('.webp') ? 'webp' : 'jpg' };
 }

@@ -13,7 +13,7 @@ import type { Spool } from '../store/spool.js';
 import { FileCommands } from './file-commands.js';
 import type { SyncOptions } from './file-commands.js';
 import type { FileOutputs } from './file-outputs.js';
-import { FileQueries } from './file-queries.js';
+import { FileQueries, openThumbnailImage } from './file-queries.js';
 import type { FileViews, ListPage, ThumbnailImage, ViewContext } from './file-queries.js';
 import type { IngestFile, IngestSegment, IngestThumbnail } from './file-view.js';
 import type { PluginRouter } from './plugin-router.js';
@@ -61,7 +61,7 @@ export class Ingest extends EventEmitter {
     super();
     this.setMaxListeners(0);
     for (const name of TELEMETRY_EVENTS) telemetry.on(name, (event) => this.emit(name, event));
-    this.queries = new FileQueries(registry, blobs, views);
+    this.queries = new FileQueries(registry, views);
     this.commands = new FileCommands({ config: settings, registry, queue, bus, router, views, queries: this.queries, outputs });
     this.waiters = new Waiters(registry, bus, queue, views, this.queries);
     this.unsubscribe = bus.subscribe({ all: true }, (event) => {
@@ -125,7 +125,7 @@ export class Ingest extends EventEmitter {
 
   /** A thumbnail image opened from the blob store, for servers. */
   thumbnailImage(fileId: string, thumbnailId: string): Promise<ThumbnailImage> {
-    return this.queries.thumbnailImage(fileId, thumbnailId);
+    return openThumbnailImage(this.registry, this.blobs, fileId, thumbnailId);
   }
 
   async update(id: string, changes: { metadata?: unknown; filename?: unknown }, context: ViewContext = {}): Promise<IngestFile> {

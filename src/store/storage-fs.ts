@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import type { Stats } from 'node:fs';
+import { makeDirs } from './make-dirs.js';
 
 /** An open file as the store uses it (Node's `FileHandle` satisfies it). */
 export interface StorageFile {
@@ -32,7 +33,7 @@ export const nodeStorageFs: StorageFs = {
   open: (path, flags) => fs.open(path, flags),
   rename: (from, to) => fs.rename(from, to),
   rm: (path, options) => fs.rm(path, options),
-  mkdir: (path, options) => fs.mkdir(path, options),
+  mkdir: (path, options) => (options?.recursive ? makeDirs(path) : fs.mkdir(path, options)),
   stat: (path) => fs.stat(path),
   readdir: (path) => fs.readdir(path),
 };

@@ -1,6 +1,7 @@
 // `media-ingest batch` under Ctrl-C / SIGTERM: the bin runs directly so the signal reaches it; downloads are
 // drip-served so they are still in flight when the signal arrives.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -26,6 +27,20 @@ function writeInput(name: string, count: number): string {
   for (let i = 1; i <= count; i++) lines.push(`http://${HOST}/slow/${name}-${i}.mp3`);
   writeFileSync(file, `${lines.join('\n')}\n`);
   return file;
+}
+
+/** Files in `processing`, read straight from the data dir's SQLite registry (read-only, WAL readers do not block). */
+function processingInRegistry(): number {
+  const file = path.join(dataDir, 'registry.sqlite');
+  if (!existsSync(file)) return 0;
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare("SELECT count(*) AS n FROM files WHERE status = 'processing'").get() as { n: number }).n;
+  } catch {
+    return 0; // the schema is not created yet
+  } finally {
+    db.close();
+  }
 }
 
 async function filesWithStatus(status: string): Promise<number> {
@@ -58,7 +73,8 @@ describe('media-ingest batch under signals', () => {
     const output = path.join(workDir, 'cut.jsonl');
     const cli = spawnCli(['batch', input, '--output', output, '--concurrency', '3', '--grace-period', '1'], { env: env(), direct: true });
     await waitUntil(() => server.count('GET', /^\/slow\/cut-/) >= 3, 30_000, 'three downloads in flight');
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Each of the three runs has written its `processing` state: the signal lands mid-download, not mid-start.
+    await waitUntil(() => processingInRegistry() >= 3, 30_000, 'three files recorded as processing');
     cli.child.kill('SIGINT');
     const run = await cli.done;
     expect(run.code, run.stderr).toBe(130);

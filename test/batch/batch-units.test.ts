@@ -97,9 +97,15 @@ describe('BatchRunner', () => {
   });
 
   it('abandon() settles work the engine never finishes as interrupted, still in order', async () => {
+    let started = 0;
+    let twoStarted!: () => void;
+    const bothInFlight = new Promise<void>((resolve) => (twoStarted = resolve));
     const never = {
       on: () => undefined, off: () => undefined,
-      sync: () => new Promise<IngestFile>(() => undefined),
+      sync: () => {
+        if (++started === 2) twoStarted();
+        return new Promise<IngestFile>(() => undefined);
+      },
       waitFor: () => new Promise<IngestFile>(() => undefined),
     } as unknown as BatchRunnerOptions['ingest'];
     const written: Array<Record<string, unknown>> = [];
@@ -109,7 +115,7 @@ describe('BatchRunner', () => {
       sink: { write: (value) => written.push(value as Record<string, unknown>), close: async () => undefined },
     });
     const done = runner.run();
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await bothInFlight;
     runner.interrupt();
     await runner.syncsSettled(50);
     runner.abandon();

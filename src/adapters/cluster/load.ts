@@ -5,10 +5,28 @@
 import type { IngestConfig } from '../../config/define-config.js';
 import type { ClusterModuleOptions, ClusterPorts } from './cluster.module.js';
 import type { ContainerModule } from 'inversify';
+import type { Registry } from '../../ports/registry.js';
 
 /** The ports module for `config.cluster`, or undefined when cluster mode is off (the local module applies). */
 export async function loadClusterModule(config: IngestConfig, options: ClusterModuleOptions = {}): Promise<{ module: ContainerModule; ports: ClusterPorts } | undefined> {
   if (!config.cluster) return undefined;
   const { clusterModule } = await import('./cluster.module.js');
   return clusterModule(config, options);
+}
+
+/**
+ * The cluster's registry alone (Postgres), opened, or undefined when cluster mode is off: what read-only commands
+ * need. The queue, blob store and event bus (BullMQ, ioredis, the AWS SDK) are not loaded.
+ */
+export async function openClusterRegistry(config: IngestConfig): Promise<Registry | undefined> {
+  if (!config.cluster) return undefined;
+  const { PgRegistry } = await import('./pg-registry.js');
+  const registry = new PgRegistry({ connectionString: config.cluster.postgresUrl, schema: config.cluster.postgresSchema, poolSize: 2 });
+  try {
+    await registry.open();
+  } catch (error) {
+    await registry.close();
+    throw error;
+  }
+  return registry;
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { makeDirsSync } from '../../store/make-dirs.js';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
@@ -37,6 +38,26 @@ function storage<T>(work: () => T): Promise<T> {
   }
 }
 
+/** How a {@link SqliteRegistry} opens its file. */
+export interface SqliteRegistryOptions {
+  /**
+   * For reads only (the CLI's `get`, `list`, `thumbnails`, `segments`): the file is opened read-only and nothing is
+   * created; a missing file reads as an empty registry. Writes are refused (`storage_error`). @default false
+   */
+  readOnly?: boolean;
+}
+
+/** Brings a connection's schema to the latest migration (each step in its own transaction). */
+function migrate(db: SqliteDatabase): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  for (let version = current; version < MIGRATIONS.length; version++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version]!);
+      db.pragma(`user_version = ${version + 1}`);
+    })();
+  }
+}
+
 /**
  * The local {@link Registry}: SQLite (better-sqlite3, WAL) under the data dir, shared safely by the processes on
  * one machine. `identity_hash` is unique, which is what makes syncs idempotent across processes too; run tokens
@@ -45,31 +66,55 @@ function storage<T>(work: () => T): Promise<T> {
 export class SqliteRegistry implements Registry {
   private db: SqliteDatabase | undefined;
 
-  constructor(private readonly file: string) {}
+  constructor(
+    private readonly file: string,
+    private readonly options: SqliteRegistryOptions = {},
+  ) {}
 
   open(): Promise<void> {
     return storage(() => {
-      if (this.db) return;
-      mkdirSync(path.dirname(this.file), { recursive: true });
-      const db = cacheStatements(new Database(this.file));
-      try {
-        db.pragma('journal_mode = WAL');
-        db.pragma('synchronous = NORMAL');
-        db.pragma('foreign_keys = ON');
-        db.pragma('busy_timeout = 5000');
-        const current = db.pragma('user_version', { simple: true }) as number;
-        for (let version = current; version < MIGRATIONS.length; version++) {
-          db.transaction(() => {
-            db.exec(MIGRATIONS[version]!);
-            db.pragma(`user_version = ${version + 1}`);
-          })();
-        }
-      } catch (error) {
-        db.close();
-        throw error;
-      }
-      this.db = db;
+      if (!this.db) this.db = this.options.readOnly ? this.openForReading() : this.openForWriting();
     });
+  }
+
+  /** Creates the file (and its directory) when missing, sets WAL and migrates the schema. */
+  private openForWriting(): SqliteDatabase {
+    makeDirsSync(path.dirname(this.file));
+    const db = cacheStatements(new Database(this.file));
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('foreign_keys = ON');
+      db.pragma('busy_timeout = 5000');
+      migrate(db);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    return db;
+  }
+
+  /**
+   * Opens the file read-only; a missing file reads as an empty registry (an in-memory one, nothing created) and a
+   * file of an older schema is opened for writing once, to be migrated as any start would.
+   */
+  private openForReading(): SqliteDatabase {
+    if (!existsSync(this.file)) {
+      const empty = cacheStatements(new Database(':memory:'));
+      migrate(empty);
+      empty.pragma('query_only = ON');
+      return empty;
+    }
+    const db = cacheStatements(new Database(this.file, { readonly: true, fileMustExist: true }));
+    try {
+      db.pragma('busy_timeout = 5000');
+      if ((db.pragma('user_version', { simple: true }) as number) >= MIGRATIONS.length) return db;
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    db.close();
+    return this.openForWriting();
   }
 
   async close(): Promise<void> {

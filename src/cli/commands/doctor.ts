@@ -7,7 +7,8 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
+import { makeDirs } from '../../store/make-dirs.js';
 import path from 'node:path';
 import type { Command } from 'commander';
 import type { IngestConfig } from '../../config/define-config.js';
@@ -74,7 +75,7 @@ async function dataDirCheck(config: IngestConfig): Promise<DoctorCheck> {
   const dir = path.resolve(config.dataDir);
   const probe = path.join(dir, `.doctor-${randomBytes(6).toString('hex')}`);
   try {
-    await mkdir(dir, { recursive: true });
+    await makeDirs(dir);
     await writeFile(probe, 'ok');
     await rm(probe, { force: true });
     return { name: 'data dir', status: 'ok', required: true, path: dir, detail: `${dir} is writable` };

@@ -6,6 +6,7 @@ import { Option } from 'commander';
 import type { Command } from 'commander';
 import { FILE_STATUSES } from '../../ports/file-records.js';
 import { PROGRESS_CHOICES, progressMode, syncWithProgress } from '../progress/index.js';
+import { withFileReads } from '../read-files.js';
 import { parseMetadata, withEngine } from '../shared.js';
 import type { GlobalFlags } from '../shared.js';
 
@@ -30,8 +31,9 @@ export function registerFileCommands(program: Command, flags: () => GlobalFlags)
       }, { decodes: true });
     });
 
+  // The read commands go through the registry alone (src/cli/read-files.ts): no engine, no plugins, nothing created.
   program.command('get <id>').description('print one file').action(async (id: string) => {
-    await withEngine(flags(), async (ingest) => ({ output: await ingest.get(id) }));
+    await withFileReads(flags(), (reads) => reads.get(id));
   });
 
   program
@@ -41,17 +43,15 @@ export function registerFileCommands(program: Command, flags: () => GlobalFlags)
     .option('--limit <n>', 'page size 1-100', '50')
     .option('--offset <n>', 'skip this many', '0')
     .action(async (opts: { status?: string; limit: string; offset: string }) => {
-      await withEngine(flags(), async (ingest) => ({
-        output: await ingest.list({ ...(opts.status ? { status: opts.status } : {}), limit: opts.limit, offset: opts.offset }),
-      }));
+      await withFileReads(flags(), (reads) => reads.list({ ...(opts.status ? { status: opts.status } : {}), limit: opts.limit, offset: opts.offset }));
     });
 
   program.command('thumbnails <id>').description("list a file's thumbnails").action(async (id: string) => {
-    await withEngine(flags(), async (ingest) => ({ output: await ingest.thumbnails(id, { limit: 100 }) }));
+    await withFileReads(flags(), (reads) => reads.thumbnails(id, { limit: 100 }));
   });
 
   program.command('segments <id>').description("list a file's segments").action(async (id: string) => {
-    await withEngine(flags(), async (ingest) => ({ output: await ingest.segments(id, { limit: 100 }) }));
+    await withFileReads(flags(), (reads) => reads.segments(id, { limit: 100 }));
   });
 
   program.command('delete <id>').description('delete a file, its thumbnails and (if unshared) its blob').action(async (id: string) => {

@@ -8,7 +8,7 @@ import { validateListQuery, validatePage } from './validate.js';
 import type { ListQueryInput, PageInput, ThumbnailQueryInput } from './validate.js';
 
 /** The part of the Registry port the read side uses. */
-export type RegistryReads = Pick<Registry, 'getFile' | 'listFiles' | 'thumbnails' | 'segments'>;
+export type RegistryReads = Pick<Registry, 'getFile' | 'listFiles' | 'thumbnails' | 'segments' | 'defaultThumbnail'>;
 
 /** A Cloudglue-style list page. */
 export interface ListPage<T> {

@@ -1,8 +1,11 @@
 // The API's hot paths at the engine level: a re-sync answers from the alias with each caller's own view, the URL
 // policy memo answers exactly what the policy answers, and per-request loggers write what eager children write.
 import { Writable } from 'node:stream';
+import Database from 'better-sqlite3';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MIGRATIONS } from '../../src/adapters/local/sqlite-migrations.js';
+import { FILE_COLUMNS, THUMBNAIL_COLUMNS } from '../../src/adapters/local/sqlite-rows.js';
 import { CheckedUrls } from '../../src/engine/checked-urls.js';
 import { sha256 } from '../../src/engine/file-rows.js';
 import { normalizeUrl } from '../../src/url/normalize.js';
@@ -109,5 +112,16 @@ describe('lazyChildLogger', () => {
     const own = lazyChildLogger(logger, { reqId: 's' }, { level: 'trace' });
     own.trace('traced');
     expect(lines.at(-1)).toMatchObject({ msg: 'traced', reqId: 's' });
+  });
+});
+
+describe('raw rows of the hot reads', () => {
+  it('select every column of files and thumbnails, in table order', () => {
+    const db = new Database(':memory:');
+    for (const migration of MIGRATIONS) db.exec(migration);
+    const columns = (table: string) => (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name);
+    expect([...FILE_COLUMNS]).toEqual(columns('files'));
+    expect([...THUMBNAIL_COLUMNS]).toEqual(columns('thumbnails'));
+    db.close();
   });
 });

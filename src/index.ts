@@ -6,6 +6,8 @@ import type { Logger } from 'pino';
 import { resolveConfig } from './config/load-config.js';
 import { loadClusterModule } from './adapters/cluster/load.js';
 import type { IngestConfigInput } from './config/define-config.js';
+import { assertRoleFits, parseRole } from './config/roles.js';
+import type { IngestRole } from './config/roles.js';
 import { buildContainer, TOKENS } from './engine/container.js';
 import type { Ingest } from './engine/ingest.js';
 import { isStorageFault, mapStorageError } from './store/storage-errors.js';
@@ -17,7 +19,9 @@ export { defineConfig } from './config/define-config.js';
 export type { IngestConfig, IngestConfigInput, LimitsConfig, NetworkConfig, RetryConfig, ConcurrencyConfig, ThumbnailConfig, DecoderConfig, WebhookConfig, MetricsConfig } from './config/define-config.js';
 export { IngestError, isIngestError, ERROR_CODES } from './errors.js';
 export type { ErrorCode } from './errors.js';
-export type { Ingest, SyncOptions, IngestEvent } from './engine/ingest.js';
+export type { Ingest, SyncOptions, IngestEvent, FileEventContext } from './engine/ingest.js';
+export { INGEST_ROLES } from './config/roles.js';
+export type { IngestRole } from './config/roles.js';
 export type { ListPage, ThumbnailImage, ViewContext } from './engine/file-queries.js';
 export type * from './ports/index.js';
 export { PORTS, FILE_STATUSES, TERMINAL_STATUSES } from './ports/index.js';
@@ -49,6 +53,12 @@ export interface CreateIngestOptions extends IngestConfigInput {
    * @default false
    */
   metrics?: boolean | IngestMetricsOptions;
+  /**
+   * What this process does in a cluster: `all` serves and runs file runs; `api` serves and queues runs but never
+   * runs one (the work queue's consumer is not started: syncs wait for a worker elsewhere); `worker` runs queued
+   * runs. Roles other than `all` need the `cluster` section (`invalid_request` otherwise). @default 'all'
+   */
+  role?: IngestRole;
 }
 
 /**
@@ -56,8 +66,10 @@ export interface CreateIngestOptions extends IngestConfigInput {
  * registry and storage under the data dir, and registers the plugins.
  */
 export async function createIngest(options: CreateIngestOptions = {}): Promise<Ingest> {
-  const { configFile, logger, recover, checkDecoder, metrics, ...overrides } = options;
+  const { configFile, logger, recover, checkDecoder, metrics, role: roleOption, ...overrides } = options;
+  const role = parseRole(roleOption ?? 'all', 'createIngest: role');
   const config = await resolveConfig({ ...(configFile ? { configFile } : {}), overrides });
+  assertRoleFits(role, config.cluster !== undefined, 'role');
   // Cluster mode: its adapters are loaded (dynamic import) and opened only when the config has a cluster section.
   if (config.cluster && !config.portsModule) config.portsModule = (await loadClusterModule(config))!.module;
   const container = buildContainer(config, logger);
@@ -69,7 +81,7 @@ export async function createIngest(options: CreateIngestOptions = {}): Promise<I
   try {
     const ingest = container.get<Ingest>(TOKENS.Ingest);
     if (metrics) ingestMetrics(ingest, metrics === true ? { registry: (await import('prom-client')).register } : metrics);
-    await ingest.start({ recover: recover !== false });
+    await ingest.start({ recover: recover !== false, role });
     return ingest;
   } catch (error) {
     // A data dir that cannot be written (read-only, full) is named as such, not as an internal error.

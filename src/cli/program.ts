@@ -30,9 +30,10 @@ export async function buildProgram(only?: string): Promise<Command> {
     .exitOverride();
   const flags = (): GlobalFlags => program.opts<GlobalFlags>();
   registerFileCommands(program, flags);
-  const wanted = (name: string): boolean => only === undefined || only === name || !program.commands.some((c) => c.name() === only) && !['serve', 'batch', 'doctor'].includes(only);
+  const wanted = (name: string): boolean => only === undefined || only === name || !program.commands.some((c) => c.name() === only) && !['serve', 'batch', 'doctor', 'worker'].includes(only);
   if (wanted('serve')) (await import('./commands/serve.js')).registerServeCommand(program, flags);
   if (wanted('batch')) (await import('./commands/batch.js')).registerBatchCommand(program, flags);
+  if (wanted('worker')) (await import('./commands/worker.js')).registerWorkerCommand(program, flags);
   if (wanted('doctor')) (await import('./commands/doctor.js')).registerDoctorCommand(program, flags);
   return program;
 }

@@ -314,7 +314,7 @@ export class FileRun implements RunRecord {
     this.ready = true;
     const file = await this.payload(row);
     await this.s.bus.publish({ type: 'run.ready', jobId: this.job.jobId, file });
-    await this.s.bus.publish({ type: 'file.processing', file });
+    await this.s.bus.publish({ type: 'file.processing', file, run: this.token! });
   }
 
   /** Another run holds the file: the enqueuer gets that file, and this run stops. */
@@ -324,7 +324,7 @@ export class FileRun implements RunRecord {
   }
 
   private async publish(type: FileEventType, row: FileRow): Promise<void> {
-    await this.s.bus.publish({ type, file: await this.payload(row) });
+    await this.s.bus.publish({ type, file: await this.payload(row), run: this.token! });
   }
 
   private async payload(row: FileRow): Promise<FileEventPayload> {

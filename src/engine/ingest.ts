@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { inject, injectable } from 'inversify';
 import type { Logger } from 'pino';
 import type { IngestConfig } from '../config/define-config.js';
+import type { IngestRole } from '../config/roles.js';
 import { IngestError, toIngestError } from '../errors.js';
 import type { GuardedHttpClient } from '../net/http-client.js';
 import type { BlobStore } from '../ports/blob-store.js';
@@ -27,8 +29,17 @@ import type { TelemetryEvents } from './telemetry.js';
 
 export type { SyncOptions } from './file-commands.js';
 
-/** Event names of {@link Ingest}; handlers receive the File. */
+/** Event names of {@link Ingest}; handlers receive the File, then a {@link FileEventContext}. */
 export type IngestEvent = FileEventType;
+
+/** The second argument of file event handlers: which run the event belongs to (absent for events of no run). */
+export interface FileEventContext {
+  /** An opaque id of the file run that emitted the event, the same in every process that receives it. */
+  run?: string;
+}
+
+/** The public id of a run: its token hashed (the token itself stays between the run and the registry). */
+const runId = (token: string): string => createHash('sha256').update(token).digest('hex').slice(0, 32);
 
 /**
  * The ingest engine: the library API of the contract. A facade over commands ({@link FileCommands}: sync, update,
@@ -42,6 +53,7 @@ export class Ingest extends EventEmitter {
   private readonly waiters: Waiters;
   private readonly unsubscribe: Unsubscribe;
   private closed = false;
+  private startedAs: IngestRole = 'all';
 
   constructor(
     @inject(TOKENS.Config) private readonly settings: IngestConfig,
@@ -65,7 +77,9 @@ export class Ingest extends EventEmitter {
     this.commands = new FileCommands({ config: settings, registry, queue, bus, router, views, queries: this.queries, outputs });
     this.waiters = new Waiters(registry, bus, queue, views, this.queries);
     this.unsubscribe = bus.subscribe({ all: true }, (event) => {
-      if ((FILE_EVENT_TYPES as readonly string[]).includes(event.type) && 'file' in event) this.emit(event.type, event.file);
+      if (!(FILE_EVENT_TYPES as readonly string[]).includes(event.type) || !('file' in event)) return;
+      // The second argument (FileEventContext) names the run, so deliveries derived from the event agree across nodes.
+      this.emit(event.type, event.file, { ...('run' in event && event.run ? { run: runId(event.run) } : {}) } satisfies FileEventContext);
     });
   }
 
@@ -74,15 +88,22 @@ export class Ingest extends EventEmitter {
     return this.settings;
   }
 
+  /** What this process does (see {@link IngestRole}): `api` never runs a file run, it only queues them. */
+  get role(): IngestRole {
+    return this.startedAs;
+  }
+
   /**
-   * Opens storage and starts taking file runs in this process; with `recover`, resumes what a dead process left
-   * (see {@link Ingest.recover}). Called once by `createIngest`.
+   * Opens storage and starts taking file runs in this process (unless `role` is `api`: the work queue's consumer is
+   * then never started); with `recover`, resumes what a dead process left (see {@link Ingest.recover}). Called once
+   * by `createIngest`.
    */
-  async start(options: { recover: boolean }): Promise<void> {
+  async start(options: { recover: boolean; role?: IngestRole }): Promise<void> {
+    this.startedAs = options.role ?? 'all';
     await this.spool.init();
     await this.blobs.init();
     await this.registry.open();
-    this.worker.start();
+    if (this.startedAs !== 'api') this.worker.start();
     if (options.recover) await this.recover();
   }
 

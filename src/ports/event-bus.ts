@@ -17,7 +17,7 @@ export interface FileEventPayload {
  * failed before a file existed, so there is no file to carry the error).
  */
 export type BusEvent =
-  | { type: FileEventType; file: FileEventPayload }
+  | { type: FileEventType; file: FileEventPayload; /** The run token of the run that emitted it (a file run's events). */ run?: string }
   | { type: 'run.ready'; jobId: string; file: FileEventPayload }
   | { type: 'run.refused'; jobId: string; error: { code: string; message: string } };
 

@@ -15,6 +15,7 @@ import { lazyChildLogger } from './request-logger.js';
 import type { MediaIngestApiOptions } from './app.js';
 import type { AuthHook } from './auth.js';
 import { WebhookDispatcher } from './webhooks.js';
+import { QueuedWebhookDispatcher } from './queued-webhooks.js';
 import type { WebhookDispatcherOptions } from './webhooks.js';
 
 export { mediaIngestApi } from './app.js';
@@ -24,7 +25,10 @@ export { buildOpenApiDocument } from './openapi.js';
 export type { OpenApiOptions } from './openapi.js';
 export { errorReply } from './http-errors.js';
 export type { ErrorBody, ErrorReply } from './http-errors.js';
+export { createHealthServer } from './health.js';
+export type { HealthServerOptions } from './health.js';
 export { WebhookDispatcher, signWebhook, verifyWebhook } from './webhooks.js';
+export { QueuedWebhookDispatcher, deliveryIdOf } from './queued-webhooks.js';
 export type { WebhookDelivery, WebhookDispatcherOptions, WebhookEventType, WebhookRetryPolicy } from './webhooks.js';
 
 /** Options of {@link createServer} and {@link createRequestHandler}. */
@@ -41,7 +45,11 @@ export interface CreateServerOptions {
   logger?: Logger | false;
   /** Where the API is mounted. @default '' (at the root) */
   prefix?: string;
-  /** Webhook deliveries to ingest.config.webhooks: false to disable, or dispatcher options. @default true */
+  /**
+   * Webhook deliveries to ingest.config.webhooks: false to disable, or dispatcher options. In cluster mode they go
+   * through the cluster's webhook queue ({@link QueuedWebhookDispatcher}: once per event across API nodes, retries
+   * kept in Redis, 10 attempts unless `retry.attempts` is set). @default true
+   */
   webhooks?: boolean | WebhookDispatcherOptions;
   /** Largest JSON body, bytes. @default 1048576 */
   bodyLimit?: number;
@@ -126,9 +134,16 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
     ...(prefix ? { prefix } : {}),
   });
   if (options.webhooks !== false) {
-    const dispatcherOptions = typeof options.webhooks === 'object' ? options.webhooks : {};
-    const dispatcher = new WebhookDispatcher(ingest, { ...(logger ? { logger: logger.child({ component: 'webhooks' }) } : {}), ...dispatcherOptions });
-    app.addHook('onClose', async () => dispatcher.close());
+    const dispatcherOptions = { ...(logger ? { logger: logger.child({ component: 'webhooks' }) } : {}), ...(typeof options.webhooks === 'object' ? options.webhooks : {}) };
+    if (ingest.config.cluster) {
+      // Cluster mode: deliveries go through the cluster's webhook queue, once per event across API nodes.
+      const dispatcher = new QueuedWebhookDispatcher(ingest, dispatcherOptions);
+      void app.register(async () => dispatcher.start());
+      app.addHook('onClose', async () => dispatcher.close());
+    } else {
+      const dispatcher = new WebhookDispatcher(ingest, dispatcherOptions);
+      app.addHook('onClose', async () => dispatcher.close());
+    }
   }
   return app;
 }

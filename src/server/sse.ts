@@ -27,7 +27,28 @@ export class EventStreams {
    * `not_found` before anything is written.
    */
   async stream(ingest: Ingest, id: string, reply: FastifyReply, heartbeatMs: number): Promise<void> {
-    const current = await ingest.get(id);
+    // Listening starts before the File is read: an event published meanwhile (by any process) is kept, not lost.
+    let deliver: ((event: IngestEvent, file: IngestFile) => void) | undefined;
+    const early: Array<[IngestEvent, IngestFile]> = [];
+    const listeners = STREAMED.map((event) => {
+      const listener = (file: IngestFile): void => {
+        if (file.id !== id) return;
+        if (deliver) deliver(event, file);
+        else early.push([event, file]);
+      };
+      ingest.on(event, listener);
+      return [event, listener] as const;
+    });
+    const unlisten = (): void => {
+      for (const [event, listener] of listeners) ingest.off(event, listener);
+    };
+    let current: IngestFile;
+    try {
+      current = await ingest.get(id);
+    } catch (error) {
+      unlisten();
+      throw error;
+    }
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
@@ -38,6 +59,7 @@ export class EventStreams {
     });
     // HEAD: the headers of the stream, and done (a HEAD must not hold the connection until the file ends).
     if (reply.request.method === 'HEAD') {
+      unlisten();
       res.end();
       return;
     }
@@ -46,22 +68,13 @@ export class EventStreams {
     const send = (event: string, file: IngestFile): void => {
       res.write(`id: ${++seq}\nevent: ${event}\ndata: ${JSON.stringify(file)}\n\n`);
     };
-    const listeners = STREAMED.map((event) => {
-      const listener = (file: IngestFile): void => {
-        if (file.id !== id || ended) return;
-        send(event, file);
-        if (TERMINAL_EVENTS.has(event)) end();
-      };
-      ingest.on(event, listener);
-      return [event, listener] as const;
-    });
     const heartbeat = setInterval(() => res.write(': ping\n\n'), heartbeatMs);
     heartbeat.unref();
     const end = (): void => {
       if (ended) return;
       ended = true;
       clearInterval(heartbeat);
-      for (const [event, listener] of listeners) ingest.off(event, listener);
+      unlisten();
       this.open.delete(end);
       if (!res.writableEnded) res.end();
     };
@@ -69,6 +82,13 @@ export class EventStreams {
     res.on('close', end);
     res.write(`retry: 3000\n\n`);
     send('file', current);
-    if (isTerminalStatus(current.status)) end();
+    if (isTerminalStatus(current.status)) return end();
+    deliver = (event, file) => {
+      if (ended) return;
+      send(event, file);
+      if (TERMINAL_EVENTS.has(event)) end();
+    };
+    // Events heard while the File was read, unless older than it.
+    for (const [event, file] of early.splice(0)) if (file.updated_at >= current.updated_at) deliver(event, file);
   }
 }

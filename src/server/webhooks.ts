@@ -6,7 +6,9 @@
  *
  * Receivers are configured by the operator, so deliveries use plain `fetch` (not the engine's guarded client
  * with its private-address block): a receiver on localhost or a private network is legitimate. Retries live in
- * memory: deliveries still pending when the process stops are dropped (and logged).
+ * memory: deliveries still pending when the process stops are dropped (and logged). In cluster mode the server
+ * uses {@link QueuedWebhookDispatcher} instead (queued-webhooks.ts: one delivery per event across API nodes,
+ * retries kept in Redis).
  */
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import pino from 'pino';
@@ -52,12 +54,12 @@ export interface WebhookDispatcherOptions {
 }
 
 /** Engine event → webhook event type. */
-const EVENT_TYPES: ReadonlyMap<IngestEvent, WebhookEventType> = new Map([
+export const WEBHOOK_EVENT_TYPES: ReadonlyMap<IngestEvent, WebhookEventType> = new Map([
   ['file.processing', 'file.job.processing'],
   ['file.completed', 'file.job.completed'],
   ['file.failed', 'file.job.failed'],
 ]);
-const DEFAULT_RETRY: WebhookRetryPolicy = { attempts: 6, baseDelayMs: 1000, maxDelayMs: 60_000, timeoutMs: 10_000 };
+export const DEFAULT_RETRY: WebhookRetryPolicy = { attempts: 6, baseDelayMs: 1000, maxDelayMs: 60_000, timeoutMs: 10_000 };
 
 /** `sha256=<hex>` signature of a delivery body sent at `timestamp` (Unix seconds). */
 export function signWebhook(secret: string, timestamp: number | string, body: string): string {
@@ -74,6 +76,46 @@ export function verifyWebhook(secret: string, timestamp: string, body: string, s
   const expected = Buffer.from(signWebhook(secret, ts, body));
   const given = Buffer.from(signature);
   return expected.length === given.length && timingSafeEqual(expected, given);
+}
+
+/** True when `hook` takes events of `type` (all when it lists none; `file.completed` also means `file.job.completed`). */
+export function wantsEvent(hook: WebhookConfig, type: WebhookEventType): boolean {
+  return !hook.events || hook.events.some((e) => e === type || e === type.replace('.job', ''));
+}
+
+/** What one delivery attempt came to. */
+export interface WebhookAttemptOutcome {
+  ok: boolean;
+  reason?: string;
+  retryAfterMs?: number;
+}
+
+/** One attempt of one delivery: POSTs `body` signed with the hook's secret; never throws. */
+export async function postWebhook(
+  fetch: typeof globalThis.fetch, hook: WebhookConfig, id: string, body: string, signal: AbortSignal,
+): Promise<WebhookAttemptOutcome> {
+  const timestamp = Math.floor(Date.now() / 1000);
+  try {
+    const response = await fetch(hook.url, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'media-ingest-webhooks',
+        'x-media-ingest-delivery': id,
+        'x-media-ingest-timestamp': String(timestamp),
+        'x-media-ingest-signature': signWebhook(hook.secret, timestamp, body),
+      },
+      body,
+      signal,
+    });
+    await response.body?.cancel().catch(() => undefined);
+    if (response.status >= 200 && response.status < 300) return { ok: true };
+    const retryAfter = Number(response.headers.get('retry-after'));
+    return { ok: false, reason: `HTTP ${response.status}`, ...(retryAfter > 0 ? { retryAfterMs: retryAfter * 1000 } : {}) };
+  } catch (error) {
+    return { ok: false, reason: (error as Error).message };
+  }
 }
 
 /** Subscribes to an engine's events and delivers them to the configured receivers. */
@@ -94,7 +136,7 @@ export class WebhookDispatcher {
     this.logger = options.logger ?? pino({ enabled: false });
     this.fetch = options.fetch ?? globalThis.fetch;
     if (this.webhooks.length === 0) return;
-    for (const [event, type] of EVENT_TYPES) {
+    for (const [event, type] of WEBHOOK_EVENT_TYPES) {
       const listener = (file: IngestFile): void => this.dispatch(type, file);
       ingest.on(event, listener);
       this.listeners.push([event, listener]);
@@ -111,7 +153,7 @@ export class WebhookDispatcher {
     if (this.closing) return;
     const createdAt = Date.now();
     for (const hook of this.webhooks) {
-      if (hook.events && !hook.events.some((e) => e === type || e === type.replace('.job', ''))) continue;
+      if (!wantsEvent(hook, type)) continue;
       const delivery: WebhookDelivery = { id: randomUUID(), type, created_at: createdAt, data: file };
       const run = this.deliver(hook, delivery).finally(() => this.pending.delete(run));
       this.pending.add(run);
@@ -137,7 +179,7 @@ export class WebhookDispatcher {
     const log = this.logger.child({ webhook: hook.url, delivery: delivery.id, type: delivery.type, fileId: delivery.data.id });
     for (let attempt = 1; attempt <= this.retry.attempts; attempt++) {
       if (this.closing && attempt > 1) break;
-      const outcome = await this.attempt(hook, delivery.id, body);
+      const outcome = await postWebhook(this.fetch, hook, delivery.id, body, AbortSignal.any([AbortSignal.timeout(this.retry.timeoutMs), this.stopping.signal]));
       if (outcome.ok) {
         log.debug({ attempt }, 'webhook delivered');
         return;
@@ -149,31 +191,6 @@ export class WebhookDispatcher {
       await this.sleep(wait);
     }
     log.warn({ closing: this.closing }, this.closing ? 'webhook delivery dropped at shutdown' : 'webhook delivery given up');
-  }
-
-  private async attempt(hook: WebhookConfig, id: string, body: string): Promise<{ ok: boolean; reason?: string; retryAfterMs?: number }> {
-    const timestamp = Math.floor(Date.now() / 1000);
-    try {
-      const response = await this.fetch(hook.url, {
-        method: 'POST',
-        redirect: 'manual',
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': 'media-ingest-webhooks',
-          'x-media-ingest-delivery': id,
-          'x-media-ingest-timestamp': String(timestamp),
-          'x-media-ingest-signature': signWebhook(hook.secret, timestamp, body),
-        },
-        body,
-        signal: AbortSignal.any([AbortSignal.timeout(this.retry.timeoutMs), this.stopping.signal]),
-      });
-      await response.body?.cancel().catch(() => undefined);
-      if (response.status >= 200 && response.status < 300) return { ok: true };
-      const retryAfter = Number(response.headers.get('retry-after'));
-      return { ok: false, reason: `HTTP ${response.status}`, ...(retryAfter > 0 ? { retryAfterMs: retryAfter * 1000 } : {}) };
-    } catch (error) {
-      return { ok: false, reason: (error as Error).message };
-    }
   }
 
   private sleep(ms: number): Promise<void> {

@@ -22,7 +22,10 @@ export interface WebhookJob {
   body: string;
 }
 
-/** Sends one attempt; throws to have it retried (an `IngestError` that is not retryable ends the delivery). */
+/**
+ * Sends one attempt; throws to have it retried (an `IngestError` that is not retryable ends the delivery). An error
+ * with a numeric `retryAfterMs` (the receiver's Retry-After) waits at least that long, up to `maxDelayMs`.
+ */
 export type WebhookSender = (job: WebhookJob, attempt: number) => Promise<void>;
 
 /** Options of {@link BullMqWebhookQueue}. */
@@ -32,13 +35,16 @@ export interface BullMqWebhookQueueOptions {
   prefix?: string;
   /** Attempts per delivery. @default 6 */
   attempts?: number;
-  /** Wait before the second attempt, ms; doubles each time. @default 1000 */
+  /** Wait before the second attempt, ms; doubles each time (with 50-100 % jitter). @default 1000 */
   baseDelayMs?: number;
+  /** Longest wait between two attempts, ms (also caps a Retry-After). @default 60000 */
+  maxDelayMs?: number;
   /** How long a sent delivery's id is remembered, so a late duplicate from another node is not sent again, ms. @default 86400000 */
   dedupWindowMs?: number;
 }
 
 const QUEUE_NAME = 'webhooks';
+const BACKOFF_TYPE = 'media-ingest-capped';
 
 /** The job id of a delivery: hook and delivery, hashed (BullMQ ids may not contain `:`). */
 export function webhookJobId(hookUrl: string, deliveryId: string): string {
@@ -75,7 +81,7 @@ export class BullMqWebhookQueue {
     await this.queue.add('delivery', job, {
       jobId,
       attempts: this.options.attempts ?? 6,
-      backoff: { type: 'exponential', delay: this.options.baseDelayMs ?? 1000 },
+      backoff: { type: BACKOFF_TYPE },
       removeOnComplete: { age: Math.ceil((this.options.dedupWindowMs ?? 86_400_000) / 1000) },
       removeOnFail: { age: Math.ceil((this.options.dedupWindowMs ?? 86_400_000) / 1000) },
     });
@@ -97,9 +103,17 @@ export class BullMqWebhookQueue {
           throw error;
         }
       },
-      { connection, prefix: this.prefix, concurrency },
+      { connection, prefix: this.prefix, concurrency, settings: { backoffStrategy: (attemptsMade, _type, error) => this.backoff(attemptsMade, error) } },
     );
     this.worker.on('error', () => undefined);
+  }
+
+  /** Wait before the next attempt: exponential with jitter, capped, at least the receiver's Retry-After. */
+  private backoff(attemptsMade: number, error: Error | undefined): number {
+    const max = this.options.maxDelayMs ?? 60_000;
+    const exponential = Math.min(max, (this.options.baseDelayMs ?? 1000) * 2 ** Math.max(0, attemptsMade - 1)) * (0.5 + Math.random() / 2);
+    const retryAfter = (error as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
+    return Math.round(typeof retryAfter === 'number' && retryAfter > 0 ? Math.min(max, Math.max(exponential, retryAfter)) : exponential);
   }
 
   /** The state of a delivery's job (`completed`, `delayed` while waiting to retry, `failed` when given up ...). */

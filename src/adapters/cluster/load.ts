@@ -5,7 +5,9 @@
 import type { IngestConfig } from '../../config/define-config.js';
 import type { ClusterModuleOptions, ClusterPorts } from './cluster.module.js';
 import type { ContainerModule } from 'inversify';
+import type { ClusterConfig } from '../../config/cluster-config.js';
 import type { Registry } from '../../ports/registry.js';
+import type { BullMqWebhookQueue } from './bullmq-webhook-queue.js';
 
 /** The ports module for `config.cluster`, or undefined when cluster mode is off (the local module applies). */
 export async function loadClusterModule(config: IngestConfig, options: ClusterModuleOptions = {}): Promise<{ module: ContainerModule; ports: ClusterPorts } | undefined> {
@@ -29,4 +31,20 @@ export async function openClusterRegistry(config: IngestConfig): Promise<Registr
     throw error;
   }
   return registry;
+}
+
+/**
+ * The cluster's webhook delivery queue (BullMQ), opened: the servers of API nodes queue deliveries there and send
+ * them (see `src/server/queued-webhooks.ts`). Loaded by dynamic import, like the ports.
+ */
+export async function loadWebhookQueue(cluster: ClusterConfig, options: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number } = {}): Promise<BullMqWebhookQueue> {
+  const { BullMqWebhookQueue } = await import('./bullmq-webhook-queue.js');
+  const queue = new BullMqWebhookQueue({ redisUrl: cluster.redisUrl, prefix: cluster.redisPrefix, ...options });
+  try {
+    await queue.open();
+  } catch (error) {
+    await queue.close().catch(() => undefined);
+    throw error;
+  }
+  return queue;
 }

@@ -1,5 +1,10 @@
 /**
- * `media-ingest batch <file|-> [--concurrency N] [--output PATH] [--no-segment-thumbnails] [--grace-period S]`.
+ * `media-ingest batch <file|-> [--concurrency N] [--output PATH] [--no-segment-thumbnails] [--grace-period S]
+ * [--role all|api]`.
+ *
+ * In cluster mode the syncs are queued and any worker runs them; the results still come back in input order.
+ * `--role all` (the default) makes this process one of the workers too; `--role api` runs nothing here (the batch
+ * then waits for `media-ingest worker` processes). Embedded mode has only `all`.
  *
  * Input: one URL a line, or JSON lines `{"url", "metadata"?, "enable_segment_thumbnails"?}`; blank lines and
  * `#` comments produce nothing. Output (stdout or `--output`): one JSON line per URL line, in input order:
@@ -19,6 +24,8 @@ import type { Command } from 'commander';
 import type { Ingest } from '../../engine/ingest.js';
 import { toIngestError } from '../../errors.js';
 import { isUsageError, openEngine, usageError } from '../shared.js';
+import { parseRole } from '../../config/roles.js';
+import type { IngestRole } from '../../config/roles.js';
 import type { GlobalFlags } from '../shared.js';
 import { countEntries, openInput, readEntries } from '../batch/input.js';
 import type { BatchInput } from '../batch/input.js';
@@ -34,6 +41,7 @@ export interface BatchCommandOptions {
   output?: string;
   segmentThumbnails: boolean;
   gracePeriod: string;
+  role: string;
 }
 
 /** Registers `batch` on the program. */
@@ -45,6 +53,7 @@ export function registerBatchCommand(program: Command, flags: () => GlobalFlags)
     .option('--output <path>', 'write the JSON lines to this file instead of stdout')
     .option('--no-segment-thumbnails', 'only the default thumbnail (JSON lines may override per line)')
     .option('--grace-period <seconds>', 'after Ctrl-C/SIGTERM, how long in-flight work may finish', '10')
+    .option('--role <role>', 'cluster mode: all (this process runs files too) or api (only queues them for workers)', 'all')
     .action(async (file: string, opts: BatchCommandOptions) => {
       process.exitCode = await runBatchCommand(file, opts, flags());
     });
@@ -71,11 +80,12 @@ async function runBatch(source: string, opts: BatchCommandOptions, flags: Global
   try {
     const concurrency = integerOption('--concurrency', opts.concurrency, 1, 64);
     const graceMs = integerOption('--grace-period', opts.gracePeriod, 0, 3600) * 1000;
+    const role = parseRole(opts.role, '--role', ['all', 'api']);
     checkReadable(source);
     if (opts.output && source !== '-' && sameFile(source, opts.output)) throw usageError('--output must not be the input file');
     sink = openSink(opts.output, () => hooks.stdoutBroken());
     input = openInput(source);
-    return await execute({ source, input, sink, concurrency, graceMs, segmentThumbnails: opts.segmentThumbnails, flags, hooks });
+    return await execute({ source, input, sink, concurrency, graceMs, segmentThumbnails: opts.segmentThumbnails, role, flags, hooks });
   } catch (error) {
     if (!isUsageError(error)) throw error;
     process.stdout.write(`${JSON.stringify(error.toJSON())}\n`);
@@ -99,6 +109,8 @@ interface Execution {
   concurrency: number;
   graceMs: number;
   segmentThumbnails: boolean;
+  /** `api`: queue the runs for cluster workers and run none here. */
+  role: IngestRole;
   flags: GlobalFlags;
   /** Set by {@link execute}: what to do when results can no longer be written (EPIPE on stdout, disk full). */
   hooks: { stdoutBroken: () => void };
@@ -154,10 +166,11 @@ async function execute(run: Execution): Promise<BatchOutcome> {
   try {
     const logLevel = run.flags.logLevel ?? process.env.LOG_LEVEL ?? 'error';
     try {
-      ingest = await openEngine({ ...run.flags, logLevel });
+      ingest = await openEngine({ ...run.flags, logLevel }, { role: run.role });
     } catch (thrown) {
-      process.stdout.write(`${JSON.stringify(toIngestError(thrown).toJSON())}\n`);
-      return { code: 1, engineClosed: true };
+      const failure = toIngestError(thrown);
+      process.stdout.write(`${JSON.stringify(failure.toJSON())}\n`);
+      return { code: isUsageError(failure) ? 2 : 1, engineClosed: true };
     }
     runner = new BatchRunner({
       ingest, entries: readEntries(run.input.stream), sink: run.sink,

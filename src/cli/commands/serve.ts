@@ -1,6 +1,9 @@
 /**
- * `media-ingest serve [--host H] [--port P] [--no-auth]`: the HTTP API on one port. Prints one JSON line
- * `{"listening": "http://host:port"}` on stdout once ready; logs go to stderr. Bearer keys come from config
+ * `media-ingest serve [--host H] [--port P] [--no-auth] [--role all|api|worker]`: the HTTP API on one port. Prints
+ * one JSON line `{"listening": "http://host:port", "role": R}` on stdout once ready; logs go to stderr.
+ * Roles (cluster mode; embedded mode has only `all` and refuses the others with `invalid_request`, exit 2): `all`
+ * serves the API and runs file runs; `api` serves the API and queues runs, never running one; `worker` runs queued
+ * runs and serves only `GET /healthz`. Bearer keys come from config
  * `apiKeys` / env `MEDIA_INGEST_API_KEYS`; without keys it fails closed (every protected route answers
  * 401, `/healthz` stays open) unless `--no-auth` is given. SIGTERM/SIGINT shut down
  * gracefully: stop accepting, end event streams, finish requests in flight, stop webhooks, then close the engine
@@ -9,16 +12,20 @@
 import type { AddressInfo } from 'node:net';
 import type { Command } from 'commander';
 import { IngestError, toIngestError } from '../../errors.js';
+import { parseRole } from '../../config/roles.js';
+import type { IngestRole } from '../../config/roles.js';
 import type { Ingest } from '../../engine/ingest.js';
-import { openEngine } from '../shared.js';
+import { isUsageError, openEngine } from '../shared.js';
 import type { GlobalFlags } from '../shared.js';
-import { createServer } from '../../server/index.js';
+import { createHealthServer, createServer } from '../../server/index.js';
+import type { FastifyInstance } from 'fastify';
 
 /** Options of the `serve` command. */
 interface ServeFlags {
   host: string;
   port: string;
   auth: boolean;
+  role: string;
 }
 
 /** Longest graceful shutdown before the process exits anyway, ms. */
@@ -48,6 +55,7 @@ export function registerServeCommand(program: Command, flags: () => GlobalFlags)
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--port <port>', 'port to listen on (0 picks a free one)', '8080')
     .option('--no-auth', 'serve without bearer keys (development only)')
+    .option('--role <role>', 'cluster role: all (API + runs), api (API, queues runs), worker (runs, /healthz only)', 'all')
     .action(async (opts: ServeFlags) => {
       await serve(flags(), opts);
     });
@@ -55,8 +63,10 @@ export function registerServeCommand(program: Command, flags: () => GlobalFlags)
 
 async function serve(flags: GlobalFlags, opts: ServeFlags): Promise<void> {
   let port: number;
+  let role: IngestRole;
   try {
     port = parsePort(opts.port);
+    role = parseRole(opts.role, '--role');
   } catch (error) {
     printLine(toIngestError(error).toJSON());
     process.exitCode = 2;
@@ -64,17 +74,11 @@ async function serve(flags: GlobalFlags, opts: ServeFlags): Promise<void> {
   }
   let ingest: Ingest | undefined;
   try {
-    ingest = await openEngine(flags);
+    ingest = await openEngine(flags, { role });
     const engine = ingest;
-    const noKeys = opts.auth && engine.config.apiKeys.filter((k) => k.trim()).length === 0;
-    // No keys and no --no-auth: serve, but fail closed (every protected route answers 401; /healthz stays open).
-    const app = noKeys
-      ? createServer({ ingest: engine, auth: () => false })
-      : createServer({ ingest: engine, allowUnauthenticated: !opts.auth });
-    if (!opts.auth) app.log.warn('serving WITHOUT authentication (--no-auth)');
-    if (noKeys) app.log.warn('no API keys configured (MEDIA_INGEST_API_KEYS): every /v1 route answers 401 until keys are set, or pass --no-auth');
+    const app = role === 'worker' ? createHealthServer({ ingest: engine }) : apiServer(engine, opts);
     await app.listen({ host: opts.host, port });
-    printLine({ listening: listeningUrl(app.server.address(), opts.host) });
+    printLine({ listening: listeningUrl(app.server.address(), opts.host), role });
 
     await new Promise<void>((resolve) => {
       let stopping = false;
@@ -107,8 +111,22 @@ async function serve(flags: GlobalFlags, opts: ServeFlags): Promise<void> {
     // Nothing should be left running; if a stray handle remains, do not hang.
     setTimeout(() => process.exit(0), 2000).unref();
   } catch (error) {
-    printLine(toIngestError(error).toJSON());
-    process.exitCode = 1;
+    const failure = toIngestError(error);
+    printLine(failure.toJSON());
+    // A role embedded mode does not have, a malformed config: usage errors.
+    process.exitCode = isUsageError(failure) ? 2 : 1;
     await ingest?.close().catch(() => undefined);
   }
+}
+
+/** The API server of the `all` and `api` roles. */
+function apiServer(engine: Ingest, opts: ServeFlags): FastifyInstance {
+  const noKeys = opts.auth && engine.config.apiKeys.filter((k) => k.trim()).length === 0;
+  // No keys and no --no-auth: serve, but fail closed (every protected route answers 401; /healthz stays open).
+  const app = noKeys
+    ? createServer({ ingest: engine, auth: () => false })
+    : createServer({ ingest: engine, allowUnauthenticated: !opts.auth });
+  if (!opts.auth) app.log.warn('serving WITHOUT authentication (--no-auth)');
+  if (noKeys) app.log.warn('no API keys configured (MEDIA_INGEST_API_KEYS): every /v1 route answers 401 until keys are set, or pass --no-auth');
+  return app;
 }

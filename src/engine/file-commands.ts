@@ -6,11 +6,10 @@ import type { EventBus, FileEventPayload } from '../ports/event-bus.js';
 import { IN_FLIGHT_STATUSES, isTerminalStatus } from '../ports/file-records.js';
 import type { FileRow, Registry } from '../ports/registry.js';
 import type { FileRunJob, WorkQueue } from '../ports/work-queue.js';
-import { parseAndCheckUrl } from '../url/policy.js';
-import { normalizeUrl } from '../url/normalize.js';
+import { CheckedUrls } from './checked-urls.js';
 import type { IngestConfig } from '../config/define-config.js';
 import type { FileOutputs } from './file-outputs.js';
-import type { FileQueries, FileViews } from './file-queries.js';
+import type { FileQueries, FileViews, ViewContext } from './file-queries.js';
 import { sha256 } from './file-rows.js';
 import type { IngestFile } from './file-view.js';
 import type { PluginRouter } from './plugin-router.js';
@@ -26,6 +25,9 @@ export interface SyncOptions {
   /** Resolve only when the file reaches a terminal status. @default false */
   wait?: boolean;
 }
+
+/** What a sync found: the row of an existing file, or the file of a run it started. */
+type Found = { row: FileRow } | { file: IngestFile };
 
 /** What the commands work with. */
 export interface CommandDeps {
@@ -47,31 +49,41 @@ export class FileCommands {
   private readonly flights = new SingleFlight();
   private readonly closing = new AbortController();
 
-  constructor(private readonly d: CommandDeps) {}
+  private readonly urls: CheckedUrls;
 
-  /** Validates, dedupes and starts a URL; resolves once the media response is open (or the file exists). */
-  async sync(rawUrl: string, options: SyncOptions = {}): Promise<IngestFile> {
+  constructor(private readonly d: CommandDeps) {
+    this.urls = new CheckedUrls(d.config.limits.maxUrlLength);
+  }
+
+  /**
+   * Validates, dedupes and starts a URL; resolves once the media response is open (or the file exists), as its view
+   * for `context`. A URL synced before is one alias lookup and the view of that row.
+   */
+  async sync(rawUrl: string, options: SyncOptions = {}, context: ViewContext = {}): Promise<IngestFile> {
     const { config, registry, router } = this.d;
     if (typeof rawUrl !== 'string') throw new IngestError('invalid_url', 'The URL must be a string');
-    const url = parseAndCheckUrl(rawUrl, { maxUrlLength: config.limits.maxUrlLength, pageHosts: false });
+    const { href, aliasHash } = this.urls.check(rawUrl);
     const metadata = validateMetadata(options.metadata, config.limits.maxMetadataBytes);
-    const aliasHash = sha256(`alias:${normalizeUrl(url)}`);
     const segmentThumbnails = options.enableSegmentThumbnails ?? config.thumbnails.segmentThumbnailsByDefault;
-    return this.flights.run(`alias:${aliasHash}`, async () => {
+    const found = await this.flights.run(`alias:${aliasHash}`, async (): Promise<Found> => {
       const known = await registry.findByAlias(aliasHash);
       if (known) return this.existing(known);
+      const url = new URL(href);
       const plugin = router.pluginFor(url);
       const offline = plugin.identify(url);
       const job: FileRunJob = { kind: 'new', jobId: randomUUID(), url: url.href, aliasHash, metadata, segmentThumbnails };
-      if (!offline) return this.launch(job);
+      if (!offline) return { file: await this.launch(job) };
       const identityHash = sha256(offline.key);
-      return this.flights.run(`identity:${identityHash}`, async () => {
+      return this.flights.run(`identity:${identityHash}`, async (): Promise<Found> => {
         const row = await registry.findByIdentity(identityHash);
-        if (!row) return this.launch(job);
+        if (!row) return { file: await this.launch(job) };
         await registry.addAlias(aliasHash, row.id, url.href);
         return this.existing(row);
       });
     });
+    // Callers sharing a flight share its row or file, each viewed for its own context.
+    if ('row' in found) return this.d.views.file(found.row, context);
+    return context.baseUrl === undefined ? found.file : this.d.queries.get(found.file.id, context);
   }
 
   async update(id: string, changes: { metadata?: unknown; filename?: unknown }): Promise<IngestFile> {
@@ -110,8 +122,8 @@ export class FileCommands {
     return this.launch({ kind: 'restart', jobId: row.id, url: row.url });
   }
 
-  /** An existing file: returned unchanged, unless it failed or was orphaned, in which case it runs again. */
-  private async existing(row: FileRow): Promise<IngestFile> {
+  /** An existing file: its row, unchanged, unless it failed or was orphaned, in which case it runs again. */
+  private async existing(row: FileRow): Promise<Found> {
     const { queue, registry } = this.d;
     const settling = queue.settled(row.id);
     if (settling && isTerminalStatus(row.status)) {
@@ -120,10 +132,10 @@ export class FileCommands {
       row = (await registry.getFile(row.id)) ?? row;
     }
     const active = queue.settled(row.id) !== undefined;
-    if (row.status === 'failed' && !active) return this.restart(row);
+    if (row.status === 'failed' && !active) return { file: await this.restart(row) };
     // Left in flight by a worker that is gone (or checkpointed by close()): resume it now.
-    if (IN_FLIGHT_STATUSES.has(row.status) && !active && !(await queue.isLiveOwner(row.owner))) return this.restart(row);
-    return this.d.views.file(row);
+    if (IN_FLIGHT_STATUSES.has(row.status) && !active && !(await queue.isLiveOwner(row.owner))) return { file: await this.restart(row) };
+    return { row };
   }
 
   /** Rejects the syncs still waiting for a run to start (a run in another worker may take longer than this engine lives). */

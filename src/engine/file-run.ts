@@ -16,7 +16,7 @@ import type { LocalBlob } from './file-outputs.js';
 import { newFileRow, sourceMetadataOf } from './file-rows.js';
 import { mediaInfoOf } from './media-stages.js';
 import { StageClock } from './stage-clock.js';
-import { timedStage, withSource } from './telemetry.js';
+import { timedStage } from './telemetry.js';
 import type { TelemetryEvents, TelemetryStage } from './telemetry.js';
 import type { RunServices } from './run-worker.js';
 import { awaitNewRunStart, claimResolvedIdentity, FoundElsewhere } from './start-claims.js';
@@ -45,16 +45,9 @@ export class FileRun implements RunRecord {
     this.budget = new RetryBudget(s.config.retry);
   }
 
-  /** Runs the file, its exchanges counted for its source plugin (telemetry). */
-  async execute(): Promise<void> {
-    let plugin: SourcePlugin | undefined;
-    try {
-      this.url = new URL(this.job.url);
-      plugin = this.s.router.pluginFor(this.url);
-    } catch {
-      // stages() refuses the run with the same error.
-    }
-    return plugin ? withSource(plugin.id, () => this.stages()) : this.stages();
+  /** Runs the file (its exchanges are counted for its source plugin by the transfer's per-run client). */
+  execute(): Promise<void> {
+    return this.stages();
   }
 
   /** Wall time per stage, for the debug line `file stage timings` (and `npm run bench`). */

@@ -118,14 +118,13 @@ export class Ingest extends EventEmitter {
     this.assertOpen();
     let file: IngestFile;
     try {
-      file = await this.commands.sync(rawUrl, options);
+      file = await this.commands.sync(rawUrl, options, options.wait ? {} : options);
     } catch (thrown) {
       this.emit('sync.refused', { code: toIngestError(thrown).code } satisfies TelemetryEvents['sync.refused']);
       throw thrown;
     }
     this.emit('sync.accepted', { source: file.source } satisfies TelemetryEvents['sync.accepted']);
-    if (options.wait) return this.waitFor(file.id);
-    return options.baseUrl === undefined ? file : this.queries.get(file.id, options);
+    return options.wait ? this.waitFor(file.id) : file;
   }
 
   /** Resolves with the file once it is in a terminal status. */

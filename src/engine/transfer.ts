@@ -16,7 +16,7 @@ import type { OpenedMedia, ResumeFrom } from '../stages/open-media.js';
 import { sleep } from './backoff.js';
 import type { RetryBudget, RetryDecision } from './backoff.js';
 import { crashPoint, crashPointsArmed } from './crash-points.js';
-import { observeResponses } from './telemetry.js';
+import { observedPerRun } from './telemetry.js';
 import { TOKENS } from './tokens.js';
 import { DownloadBookkeeping, expectationOf } from './download-bookkeeping.js';
 import type { Expectation } from './download-bookkeeping.js';
@@ -69,8 +69,8 @@ export interface TransferRun {
 export class Transfer {
   /** Temp disk of all downloads in flight (see {@link TempDiskBudget}); one per engine (Transfer is a singleton). */
   readonly tempBudget: TempDiskBudget;
-  /** The guarded client, reporting each exchange of a file run as `upstream.response` telemetry. */
-  private readonly http: HttpClient;
+  /** The guarded client of a run, reporting each of its exchanges as `upstream.response` telemetry. */
+  private readonly httpOf: (run: TransferRun) => HttpClient;
 
   constructor(
     @inject(TOKENS.Config) private readonly config: IngestConfig,
@@ -81,7 +81,7 @@ export class Transfer {
     @inject(TOKENS.Telemetry) telemetry: EventEmitter,
   ) {
     this.tempBudget = new TempDiskBudget(config.limits.maxTempBytes ?? Number.POSITIVE_INFINITY);
-    this.http = observeResponses(http, (event) => telemetry.emit('upstream.response', event));
+    this.httpOf = observedPerRun(http, (event) => telemetry.emit('upstream.response', event));
   }
 
   /**
@@ -104,7 +104,7 @@ export class Transfer {
         const partial = resume?.partial;
         if (partial && partial.bytes > 0) {
           const from = { ...resume.from, offset: partial.bytes };
-          const outcome = await openMediaFrom(this.http, resolved.download, run.plugin, { signal: run.signal, maxBytes: this.maxBytes, from });
+          const outcome = await openMediaFrom(this.httpOf(run), resolved.download, run.plugin, { signal: run.signal, maxBytes: this.maxBytes, from });
           if (outcome.kind === 'resumed') {
             run.logger.info({ offset: from.offset }, 'resuming the interrupted download');
             return { resolved, opened: outcome.opened, partial };
@@ -114,7 +114,7 @@ export class Transfer {
           await partial.reset();
           if (outcome.kind === 'full') return { resolved, opened: outcome.opened, partial };
         }
-        const opened = await openMedia(this.http, resolved.download, run.plugin, { signal: run.signal, maxBytes: this.maxBytes });
+        const opened = await openMedia(this.httpOf(run), resolved.download, run.plugin, { signal: run.signal, maxBytes: this.maxBytes });
         return { resolved, opened, ...(partial ? { partial } : {}) };
       } catch (thrown) {
         await this.retryOrThrow(thrown, run);
@@ -247,7 +247,7 @@ export class Transfer {
     state: { opened: OpenedMedia; request: DownloadRequest; expect: Expectation; reResolvedAt: number },
     run: TransferRun,
   ): Promise<boolean> {
-    const { http } = this;
+    const http = this.httpOf(run);
     const options = { signal: run.signal, maxBytes: this.maxBytes };
     for (;;) {
       try {
@@ -290,7 +290,7 @@ export class Transfer {
   private async resolve(run: TransferRun): Promise<ResolvedSource> {
     let cookies: import('tough-cookie').CookieJar | undefined;
     const context: ResolveContext = {
-      http: this.http, logger: run.logger, signal: run.signal, userAgent: this.config.network.userAgent,
+      http: this.httpOf(run), logger: run.logger, signal: run.signal, userAgent: this.config.network.userAgent,
       // Made (and tough-cookie loaded) only when a plugin uses it: a direct link never does.
       get cookies() {
         const { CookieJar } = createRequire(import.meta.url)('tough-cookie') as typeof import('tough-cookie');

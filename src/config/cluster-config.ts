@@ -24,6 +24,22 @@ export interface ClusterS3Config {
   forcePathStyle: boolean;
 }
 
+/**
+ * Timing of the work queue (BullMQ). A worker holds each job by a lock it renews every half `lockDurationMs` while
+ * its event loop is free; when it dies (or stops, SIGSTOP, a frozen VM) the lock expires and, at the next stalled
+ * check (every `stalledIntervalMs`), another worker takes the run over: a dead worker's files resume after at most
+ * `lockDurationMs + stalledIntervalMs`. `reconcileIntervalMs` is how often one worker compares the registry with the
+ * queue and queues again the runs of files in flight whose job is gone (a Redis restart lost it).
+ */
+export interface ClusterQueueConfig {
+  /** Lock of a running job, ms. Env `MEDIA_INGEST_QUEUE_LOCK_MS`. @default 60000 */
+  lockDurationMs: number;
+  /** Stalled-job check, ms. Env `MEDIA_INGEST_QUEUE_STALLED_MS`. @default 30000 */
+  stalledIntervalMs: number;
+  /** Registry/queue reconcile pass, ms (0: off). Env `MEDIA_INGEST_QUEUE_RECONCILE_MS`. @default 30000 */
+  reconcileIntervalMs: number;
+}
+
 /** Cluster mode: with all three services set, the cluster adapters replace the local ones. */
 export interface ClusterConfig {
   /** `postgres://user@host:port/db`. Env `MEDIA_INGEST_POSTGRES_URL`. */
@@ -35,6 +51,8 @@ export interface ClusterConfig {
   postgresSchema: string;
   /** Prefix of every Redis key and channel (queues, locks, events). Env `MEDIA_INGEST_REDIS_PREFIX`. @default 'media-ingest' */
   redisPrefix: string;
+  /** Work queue timing (see {@link ClusterQueueConfig}). */
+  queue: ClusterQueueConfig;
 }
 
 /** A cluster section as written by users: any part may come from the environment instead. */
@@ -44,6 +62,7 @@ export interface ClusterConfigInput {
   s3?: Partial<ClusterS3Config>;
   postgresSchema?: string;
   redisPrefix?: string;
+  queue?: Partial<ClusterQueueConfig>;
 }
 
 const TRUE_WORDS = ['1', 'true', 'yes'];
@@ -69,6 +88,11 @@ export function clusterConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Clus
   if (env.MEDIA_INGEST_REDIS_URL) input.redisUrl = env.MEDIA_INGEST_REDIS_URL;
   if (env.MEDIA_INGEST_POSTGRES_SCHEMA) input.postgresSchema = env.MEDIA_INGEST_POSTGRES_SCHEMA;
   if (env.MEDIA_INGEST_REDIS_PREFIX) input.redisPrefix = env.MEDIA_INGEST_REDIS_PREFIX;
+  const queue: Partial<ClusterQueueConfig> = {};
+  if (env.MEDIA_INGEST_QUEUE_LOCK_MS) queue.lockDurationMs = Number(env.MEDIA_INGEST_QUEUE_LOCK_MS);
+  if (env.MEDIA_INGEST_QUEUE_STALLED_MS) queue.stalledIntervalMs = Number(env.MEDIA_INGEST_QUEUE_STALLED_MS);
+  if (env.MEDIA_INGEST_QUEUE_RECONCILE_MS) queue.reconcileIntervalMs = Number(env.MEDIA_INGEST_QUEUE_RECONCILE_MS);
+  if (Object.keys(queue).length > 0) input.queue = queue;
   if (Object.keys(s3).length > 0) input.s3 = s3;
   return Object.keys(input).length > 0 ? input : undefined;
 }
@@ -79,6 +103,7 @@ export function mergeClusterInput(base: ClusterConfigInput | undefined, over: Cl
   if (!over) return base;
   const merged: ClusterConfigInput = { ...base, ...over };
   if (base.s3 || over.s3) merged.s3 = { ...base.s3, ...over.s3 };
+  if (base.queue || over.queue) merged.queue = { ...base.queue, ...over.queue };
   return merged;
 }
 
@@ -119,6 +144,7 @@ export function resolveClusterConfig(input: ClusterConfigInput | undefined): Clu
   return {
     postgresSchema,
     redisPrefix,
+    queue: resolveQueueConfig(input.queue ?? {}),
     postgresUrl: checkUrl(input.postgresUrl, 'postgresUrl', ['postgres:', 'postgresql:']),
     redisUrl: checkUrl(input.redisUrl, 'redisUrl', ['redis:', 'rediss:']),
     s3: {
@@ -129,5 +155,20 @@ export function resolveClusterConfig(input: ClusterConfigInput | undefined): Clu
       ...(s3.credentials ? { credentials: { ...s3.credentials } } : {}),
       forcePathStyle: s3.forcePathStyle ?? false,
     },
+  };
+}
+
+function whole(value: number | undefined, fallback: number, what: string, min: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min) throw new IngestError('invalid_request', `Cluster config: queue.${what} must be an integer >= ${min}`);
+  return value;
+}
+
+/** Queue timing with its defaults; the lock must outlive a few renewals, the stalled check must run. */
+function resolveQueueConfig(input: Partial<ClusterQueueConfig>): ClusterQueueConfig {
+  return {
+    lockDurationMs: whole(input.lockDurationMs, 60_000, 'lockDurationMs', 1_000),
+    stalledIntervalMs: whole(input.stalledIntervalMs, 30_000, 'stalledIntervalMs', 500),
+    reconcileIntervalMs: whole(input.reconcileIntervalMs, 30_000, 'reconcileIntervalMs', 0),
   };
 }

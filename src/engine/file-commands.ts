@@ -6,11 +6,10 @@ import type { EventBus, FileEventPayload } from '../ports/event-bus.js';
 import { IN_FLIGHT_STATUSES, isTerminalStatus } from '../ports/file-records.js';
 import type { FileRow, Registry } from '../ports/registry.js';
 import type { FileRunJob, WorkQueue } from '../ports/work-queue.js';
-import { parseAndCheckUrl } from '../url/policy.js';
-import { normalizeUrl } from '../url/normalize.js';
+import { CheckedUrls } from './checked-urls.js';
 import type { IngestConfig } from '../config/define-config.js';
 import type { FileOutputs } from './file-outputs.js';
-import type { FileQueries, FileViews } from './file-queries.js';
+import type { FileQueries, FileViews, ViewContext } from './file-queries.js';
 import { sha256 } from './file-rows.js';
 import type { IngestFile } from './file-view.js';
 import type { PluginRouter } from './plugin-router.js';
@@ -26,6 +25,9 @@ export interface SyncOptions {
   /** Resolve only when the file reaches a terminal status. @default false */
   wait?: boolean;
 }
+
+/** What a sync found: the row of an existing file, or the file of a run it started. */
+type Found = { row: FileRow } | { file: IngestFile };
 
 /** What the commands work with. */
 export interface CommandDeps {
@@ -47,31 +49,41 @@ export class FileCommands {
   private readonly flights = new SingleFlight();
   private readonly closing = new AbortController();
 
-  constructor(private readonly d: CommandDeps) {}
+  private readonly urls: CheckedUrls;
 
-  /** Validates, dedupes and starts a URL; resolves once the media response is open (or the file exists). */
-  async sync(rawUrl: string, options: SyncOptions = {}): Promise<IngestFile> {
+  constructor(private readonly d: CommandDeps) {
+    this.urls = new CheckedUrls(d.config.limits.maxUrlLength);
+  }
+
+  /**
+   * Validates, dedupes and starts a URL; resolves once the media response is open (or the file exists), as its view
+   * for `context`. A URL synced before is one alias lookup and the view of that row.
+   */
+  async sync(rawUrl: string, options: SyncOptions = {}, context: ViewContext = {}): Promise<IngestFile> {
     const { config, registry, router } = this.d;
     if (typeof rawUrl !== 'string') throw new IngestError('invalid_url', 'The URL must be a string');
-    const url = parseAndCheckUrl(rawUrl, { maxUrlLength: config.limits.maxUrlLength, pageHosts: false });
+    const { href, aliasHash } = this.urls.check(rawUrl);
     const metadata = validateMetadata(options.metadata, config.limits.maxMetadataBytes);
-    const aliasHash = sha256(`alias:${normalizeUrl(url)}`);
     const segmentThumbnails = options.enableSegmentThumbnails ?? config.thumbnails.segmentThumbnailsByDefault;
-    return this.flights.run(`alias:${aliasHash}`, async () => {
+    const found = await this.flights.run(`alias:${aliasHash}`, async (): Promise<Found> => {
       const known = await registry.findByAlias(aliasHash);
       if (known) return this.existing(known);
+      const url = new URL(href);
       const plugin = router.pluginFor(url);
       const offline = plugin.identify(url);
       const job: FileRunJob = { kind: 'new', jobId: randomUUID(), url: url.href, aliasHash, metadata, segmentThumbnails };
-      if (!offline) return this.launch(job);
+      if (!offline) return { file: await this.launch(job) };
       const identityHash = sha256(offline.key);
-      return this.flights.run(`identity:${identityHash}`, async () => {
+      return this.flights.run(`identity:${identityHash}`, async (): Promise<Found> => {
         const row = await registry.findByIdentity(identityHash);
-        if (!row) return this.launch(job);
+        if (!row) return { file: await this.launch(job) };
         await registry.addAlias(aliasHash, row.id, url.href);
         return this.existing(row);
       });
     });
+    // Callers sharing a flight share its row or file, each viewed for its own context.
+    if ('row' in found) return this.d.views.file(found.row, context);
+    return context.baseUrl === undefined ? found.file : this.d.queries.get(found.file.id, context);
   }
 
   async update(id: string, changes: { metadata?: unknown; filename?: unknown }): Promise<IngestFile> {
@@ -110,8 +122,8 @@ export class FileCommands {
     return this.launch({ kind: 'restart', jobId: row.id, url: row.url });
   }
 
-  /** An existing file: returned unchanged, unless it failed or was orphaned, in which case it runs again. */
-  private async existing(row: FileRow): Promise<IngestFile> {
+  /** An existing file: its row, unchanged, unless it failed or was orphaned, in which case it runs again. */
+  private async existing(row: FileRow): Promise<Found> {
     const { queue, registry } = this.d;
     const settling = queue.settled(row.id);
     if (settling && isTerminalStatus(row.status)) {
@@ -120,15 +132,34 @@ export class FileCommands {
       row = (await registry.getFile(row.id)) ?? row;
     }
     const active = queue.settled(row.id) !== undefined;
-    if (row.status === 'failed' && !active) return this.restart(row);
+    if (row.status === 'failed' && !active) return { file: await this.restart(row) };
     // Left in flight by a worker that is gone (or checkpointed by close()): resume it now.
-    if (IN_FLIGHT_STATUSES.has(row.status) && !active && !(await queue.isLiveOwner(row.owner))) return this.restart(row);
-    return this.d.views.file(row);
+    if (IN_FLIGHT_STATUSES.has(row.status) && !active && !(await queue.isLiveOwner(row.owner))) return { file: await this.restart(row) };
+    return { row };
   }
 
   /** Rejects the syncs still waiting for a run to start (a run in another worker may take longer than this engine lives). */
   close(): void {
     this.closing.abort(new IngestError('cancelled', 'The engine was closed before the file run started'));
+  }
+
+  /** The timer of {@link recheckEvery} for one launch: calls `found` with the file once the registry has it. */
+  private recheckLostRun(job: FileRunJob, found: (row: FileRow) => void): NodeJS.Timeout | undefined {
+    const every = recheckEvery(this.d.config, this.d.queue);
+    if (every <= 0) return undefined;
+    let checking = false;
+    const timer = setInterval(() => {
+      if (checking) return;
+      checking = true;
+      const { registry, queue } = this.d;
+      void (async () => {
+        const row = job.kind === 'new' ? await registry.findByAlias(job.aliasHash) : await registry.getFile(job.jobId);
+        if (row) return found(row);
+        await queue.enqueue(job);
+      })().catch(() => undefined).finally(() => (checking = false));
+    }, every);
+    timer.unref();
+    return timer;
   }
 
   /** Enqueues a run; resolves with its file once it is ready, rejects with what refused it before that. */
@@ -138,10 +169,12 @@ export class FileCommands {
     return new Promise<IngestFile>((resolveRun, rejectRun) => {
       const onClosed = (): void => {
         unsubscribe();
+        clearInterval(recheck);
         rejectRun(this.closing.signal.reason);
       };
       const settle = <T>(settleRun: (value: T) => void) => (value: T): void => {
         this.closing.signal.removeEventListener('abort', onClosed);
+        clearInterval(recheck);
         settleRun(value);
       };
       const resolve = settle(resolveRun);
@@ -156,6 +189,10 @@ export class FileCommands {
           reject(asIngestError(event.error));
         }
       });
+      const recheck = this.recheckLostRun(job, (row) => {
+        unsubscribe();
+        void this.d.views.file(row).then(resolve, reject);
+      });
       queue.enqueue(job).then(async (accepted) => {
         if (accepted) return;
         // A run of this file is under way already: answer with the file as it is.
@@ -167,6 +204,15 @@ export class FileCommands {
       });
     });
   }
+}
+
+/**
+ * With a queue that can lose jobs (Redis restarted): every reconcile interval, a launch still waiting looks for its
+ * file in the registry (its `run.ready` may have been published while Redis was away) and otherwise queues its job
+ * again (a no-op while the job exists), so a sync never waits for a job Redis forgot.
+ */
+function recheckEvery(config: IngestConfig, queue: WorkQueue): number {
+  return queue.lostJobs ? config.cluster?.queue.reconcileIntervalMs ?? 0 : 0;
 }
 
 /** An error carried by a `run.refused` event: the IngestError itself in-process, its code and message across processes. */

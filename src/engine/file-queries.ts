@@ -1,14 +1,14 @@
 import type { IngestConfig } from '../config/define-config.js';
 import { IngestError } from '../errors.js';
 import type { BlobStore, OpenedObject } from '../ports/blob-store.js';
-import type { FileRow, Registry } from '../ports/registry.js';
+import type { FileRow, Registry, ThumbnailRow } from '../ports/registry.js';
 import { toFileView, toSegmentView, toThumbnailView } from './file-view.js';
 import type { IngestFile, IngestSegment, IngestThumbnail, ViewOptions } from './file-view.js';
 import { validateListQuery, validatePage } from './validate.js';
 import type { ListQueryInput, PageInput, ThumbnailQueryInput } from './validate.js';
 
 /** The part of the Registry port the read side uses. */
-export type RegistryReads = Pick<Registry, 'getFile' | 'listFiles' | 'thumbnails' | 'segments'>;
+export type RegistryReads = Pick<Registry, 'getFile' | 'listFiles' | 'thumbnails' | 'segments' | 'defaultThumbnail'>;
 
 /** A Cloudglue-style list page. */
 export interface ListPage<T> {
@@ -46,8 +46,13 @@ export class FileViews {
 
   /** The File view of a row (with its default thumbnail's URL for videos). */
   async file(row: FileRow, context: ViewContext = {}): Promise<IngestFile> {
-    const thumbnail = row.media_type === 'video' ? (await this.registry.thumbnails(row.id)).find((t) => t.is_default) : undefined;
+    const thumbnail = row.media_type === 'video' ? await this.defaultThumbnail(row.id) : undefined;
     return toFileView(row, this.with(context), thumbnail);
+  }
+
+  private defaultThumbnail(fileId: string): Promise<ThumbnailRow | undefined> {
+    const { registry } = this;
+    return registry.defaultThumbnail ? registry.defaultThumbnail(fileId) : registry.thumbnails(fileId).then((all) => all.find((t) => t.is_default));
   }
 
   /** The view options for a caller: its base URL, when it gives one, else the configured one. */

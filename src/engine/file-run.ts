@@ -16,7 +16,7 @@ import type { LocalBlob } from './file-outputs.js';
 import { newFileRow, sourceMetadataOf } from './file-rows.js';
 import { mediaInfoOf } from './media-stages.js';
 import { StageClock } from './stage-clock.js';
-import { timedStage, withSource } from './telemetry.js';
+import { timedStage } from './telemetry.js';
 import type { TelemetryEvents, TelemetryStage } from './telemetry.js';
 import type { RunServices } from './run-worker.js';
 import { awaitNewRunStart, claimResolvedIdentity, FoundElsewhere } from './start-claims.js';
@@ -45,16 +45,9 @@ export class FileRun implements RunRecord {
     this.budget = new RetryBudget(s.config.retry);
   }
 
-  /** Runs the file, its exchanges counted for its source plugin (telemetry). */
-  async execute(): Promise<void> {
-    let plugin: SourcePlugin | undefined;
-    try {
-      this.url = new URL(this.job.url);
-      plugin = this.s.router.pluginFor(this.url);
-    } catch {
-      // stages() refuses the run with the same error.
-    }
-    return plugin ? withSource(plugin.id, () => this.stages()) : this.stages();
+  /** Runs the file (its exchanges are counted for its source plugin by the transfer's per-run client). */
+  execute(): Promise<void> {
+    return this.stages();
   }
 
   /** Wall time per stage, for the debug line `file stage timings` (and `npm run bench`). */
@@ -67,7 +60,7 @@ export class FileRun implements RunRecord {
       this.throwIfAborted();
       this.url = new URL(this.job.url);
       const plugin = this.s.router.pluginFor(this.url);
-      this.transferRun = { url: this.url, plugin, signal: this.signal, logger: this.logger, budget: this.budget, record: this };
+      this.transferRun = { url: this.url, plugin, signal: this.signal, logger: this.logger, budget: this.budget, record: this, clock: this.clock };
       if (this.job.kind === 'restart' && !(await this.claim())) return;
       if (this.job.kind === 'new' && !(await this.start())) return;
       // A restart whose download was stored already (a crash after the download) goes straight to the probe.
@@ -109,13 +102,12 @@ export class FileRun implements RunRecord {
   private async claim(): Promise<boolean> {
     const current = await this.s.registry.getFile(this.job.jobId);
     if (!current) throw new IngestError('not_found', `File ${this.job.jobId} was deleted`);
+    // A run queued again while the file was in flight (a stalled or reconciled job) finds it completed: done.
+    if (current.status === 'completed') return this.handBack(current).then(() => false);
     const claimed = await this.s.registry.claim(current.id, this.s.queue.owner, {
       status: 'pending', error_code: null, error_message: null, attempt: 1, retries: 0, retry_error_code: null, retry_error_message: null,
     }, current.run_token);
-    if (!claimed) {
-      await this.handBack(current);
-      return false;
-    }
+    if (!claimed) return this.handBack(current).then(() => false);
     this.row = claimed.row;
     this.token = claimed.token;
     return true;
@@ -257,6 +249,7 @@ export class FileRun implements RunRecord {
     if (!row) this.logger.info({ code: error.code, err: error }, 'refused');
     if (!row || !token) return;
     const reason = cancelReasonOf(this.signal);
+    if (error.code === 'run_superseded') this.logger.warn({ fileId: row.id, code: error.code }, 'run superseded: another run took the file over');
     if (reason === 'deleted' || error.code === 'run_superseded') return;
     if (reason === 'shutdown') {
       await this.s.registry.release(row.id, token, { status: 'pending', attempt: null }).catch(() => undefined);

@@ -20,6 +20,7 @@ import type { FileViews, ListPage, ThumbnailImage, ViewContext } from './file-qu
 import type { IngestFile, IngestSegment, IngestThumbnail } from './file-view.js';
 import type { PluginRouter } from './plugin-router.js';
 import { planRecovery } from './recovery.js';
+import { Reconciler } from './reconcile.js';
 import type { RunWorker } from './run-worker.js';
 import { TOKENS } from './tokens.js';
 import type { ListQueryInput, PageInput, ThumbnailQueryInput } from './validate.js';
@@ -52,6 +53,7 @@ export class Ingest extends EventEmitter {
   private readonly queries: FileQueries;
   private readonly waiters: Waiters;
   private readonly unsubscribe: Unsubscribe;
+  private readonly reconciler: Reconciler;
   private closed = false;
   private startedAs: IngestRole = 'all';
 
@@ -76,6 +78,9 @@ export class Ingest extends EventEmitter {
     this.queries = new FileQueries(registry, views);
     this.commands = new FileCommands({ config: settings, registry, queue, bus, router, views, queries: this.queries, outputs });
     this.waiters = new Waiters(registry, bus, queue, views, this.queries);
+    this.reconciler = new Reconciler({
+      registry, queue, logger, isActive: (id) => queue.settled(id) !== undefined, restart: (row) => this.commands.restart(row),
+    }, settings.cluster?.queue.reconcileIntervalMs ?? 0);
     this.unsubscribe = bus.subscribe({ all: true }, (event) => {
       if (!(FILE_EVENT_TYPES as readonly string[]).includes(event.type) || !('file' in event)) return;
       // The second argument (FileEventContext) names the run, so deliveries derived from the event agree across nodes.
@@ -105,6 +110,7 @@ export class Ingest extends EventEmitter {
     await this.registry.open();
     if (this.startedAs !== 'api') this.worker.start();
     if (options.recover) await this.recover();
+    this.reconciler.start();
   }
 
   /** Validates, dedupes and starts a URL; returns once the media response is open (or the file exists). */
@@ -112,14 +118,13 @@ export class Ingest extends EventEmitter {
     this.assertOpen();
     let file: IngestFile;
     try {
-      file = await this.commands.sync(rawUrl, options);
+      file = await this.commands.sync(rawUrl, options, options.wait ? {} : options);
     } catch (thrown) {
       this.emit('sync.refused', { code: toIngestError(thrown).code } satisfies TelemetryEvents['sync.refused']);
       throw thrown;
     }
     this.emit('sync.accepted', { source: file.source } satisfies TelemetryEvents['sync.accepted']);
-    if (options.wait) return this.waitFor(file.id);
-    return options.baseUrl === undefined ? file : this.queries.get(file.id, options);
+    return options.wait ? this.waitFor(file.id) : file;
   }
 
   /** Resolves with the file once it is in a terminal status. */
@@ -201,6 +206,7 @@ export class Ingest extends EventEmitter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.reconciler.stop();
     await this.queue.close();
     this.commands.close();
     this.waiters.close();

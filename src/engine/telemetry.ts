@@ -3,7 +3,6 @@
  * tracing need and a File does not carry. The engine emits them on itself; they never hold secrets (no URLs, no
  * messages: a source plugin id, a stage name, an error code, a status).
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { EventEmitter } from 'node:events';
 import { isIngestError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
@@ -32,34 +31,36 @@ export type TelemetryEvent = keyof TelemetryEvents;
 /** Every telemetry event name (the Ingest facade re-emits them from the engine's telemetry emitter). */
 export const TELEMETRY_EVENTS: readonly TelemetryEvent[] = ['sync.accepted', 'sync.refused', 'stage.finished', 'file.retried', 'upstream.response'];
 
-/** The source plugin of the file run the current async context belongs to. */
-const runSource = new AsyncLocalStorage<string>();
-
-/** Runs `work` as part of a file run of `source` (for {@link observeResponses}). */
-export function withSource<T>(source: string, work: () => T): T {
-  return runSource.run(source, work);
-}
-
 /**
- * An HttpClient reporting every exchange made inside a file run (plugins' page and API requests, the media request
- * and its resumes) to `report`, with that run's source plugin. Failures without a response report status 0 with
- * their code; refusals of the guard (`blocked_address`, ...) are not upstream exchanges and are not reported.
+ * An HttpClient reporting every exchange made for a file run of `source` (plugins' page and API requests, the media
+ * request and its resumes) to `report`. Failures without a response report status 0 with their code; refusals of
+ * the guard (`blocked_address`, ...) are not upstream exchanges and are not reported. One client per run: the source
+ * travels with the client, not in an async context (AsyncLocalStorage would tax every promise of the process).
  */
-export function observeResponses(http: HttpClient, report: (event: TelemetryEvents['upstream.response']) => void): HttpClient {
+export function observeResponses(http: HttpClient, source: string, report: (event: TelemetryEvents['upstream.response']) => void): HttpClient {
   return {
     async request(url, options) {
-      const source = runSource.getStore();
       try {
         const response = await http.request(url, options);
-        if (source) report({ source, status: response.status });
+        report({ source, status: response.status });
         return response;
       } catch (error) {
-        if (source && isIngestError(error) && (error.code === 'upstream_error' || error.code === 'timeout')) {
+        if (isIngestError(error) && (error.code === 'upstream_error' || error.code === 'timeout')) {
           report({ source, status: 0, code: error.code });
         }
         throw error;
       }
     },
+  };
+}
+
+/** The observed client of each run (see {@link observeResponses}), made on its first request and dropped with the run. */
+export function observedPerRun(http: HttpClient, report: (event: TelemetryEvents['upstream.response']) => void): (run: { plugin: { id: string } }) => HttpClient {
+  const clients = new WeakMap<object, HttpClient>();
+  return (run) => {
+    let client = clients.get(run);
+    if (!client) clients.set(run, client = observeResponses(http, run.plugin.id, report));
+    return client;
   };
 }
 

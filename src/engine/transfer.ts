@@ -5,19 +5,22 @@ import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
 import { IngestError, isIngestError, toIngestError } from '../errors.js';
 import type { IngestConfig } from '../config/define-config.js';
-import type { DownloadRequest, HttpClient, ResolvedSource, SourcePlugin, YtDlpRunner } from '../plugin-api.js';
+import type { DownloadRequest, HttpClient, ResolveContext, ResolvedSource, SourcePlugin, YtDlpRunner } from '../plugin-api.js';
 import { isStorageFault, mapStorageError } from '../store/spool.js';
 import type { PartialWrite, Spool, SpooledFile } from '../store/spool.js';
 import { TempDiskBudget } from '../store/temp-disk-budget.js';
 import type { TempReservation } from '../store/temp-disk-budget.js';
-import type { FilePatch, FileRow, ResumeState } from '../ports/registry.js';
+import type { FilePatch, FileRow } from '../ports/registry.js';
 import { openMedia, openMediaFrom } from '../stages/open-media.js';
 import type { OpenedMedia, ResumeFrom } from '../stages/open-media.js';
 import { sleep } from './backoff.js';
 import type { RetryBudget, RetryDecision } from './backoff.js';
 import { crashPoint, crashPointsArmed } from './crash-points.js';
-import { observeResponses } from './telemetry.js';
+import { observedPerRun } from './telemetry.js';
 import { TOKENS } from './tokens.js';
+import { DownloadBookkeeping, expectationOf } from './download-bookkeeping.js';
+import type { Expectation } from './download-bookkeeping.js';
+import type { StageClock } from './stage-clock.js';
 
 /** A resolved source with its media response opened and checked. */
 export interface PreparedSource {
@@ -53,14 +56,8 @@ export interface TransferRun {
   record: RunRecord;
   /** Called after each resolve, before the media is opened (claims a short link's identity); its throw ends prepare. */
   beforeOpen?: (resolved: ResolvedSource) => Promise<void>;
-}
-
-const PROGRESS_EVERY_MS = 250;
-const CHECKPOINT_EVERY_MS = 1000;
-
-/** What a continuation is checked against, kept for the whole download. */
-interface Expectation extends Omit<ResumeFrom, 'offset'> {
-  resumable: boolean;
+  /** The run's stage clock: the transfer charges `start`, `open`, `download` and `fsync` to it. */
+  clock?: StageClock;
 }
 
 /**
@@ -72,8 +69,8 @@ interface Expectation extends Omit<ResumeFrom, 'offset'> {
 export class Transfer {
   /** Temp disk of all downloads in flight (see {@link TempDiskBudget}); one per engine (Transfer is a singleton). */
   readonly tempBudget: TempDiskBudget;
-  /** The guarded client, reporting each exchange of a file run as `upstream.response` telemetry. */
-  private readonly http: HttpClient;
+  /** The guarded client of a run, reporting each of its exchanges as `upstream.response` telemetry. */
+  private readonly httpOf: (run: TransferRun) => HttpClient;
 
   constructor(
     @inject(TOKENS.Config) private readonly config: IngestConfig,
@@ -84,7 +81,7 @@ export class Transfer {
     @inject(TOKENS.Telemetry) telemetry: EventEmitter,
   ) {
     this.tempBudget = new TempDiskBudget(config.limits.maxTempBytes ?? Number.POSITIVE_INFINITY);
-    this.http = observeResponses(http, (event) => telemetry.emit('upstream.response', event));
+    this.httpOf = observedPerRun(http, (event) => telemetry.emit('upstream.response', event));
   }
 
   /**
@@ -93,6 +90,13 @@ export class Transfer {
    * temp file restarts from zero.
    */
   async prepare(run: TransferRun, resume?: { partial: PartialWrite; from: Omit<ResumeFrom, 'offset'> }): Promise<PreparedSource> {
+    run.clock?.lap('start');
+    const opened = await this.prepareOnce(run, resume);
+    run.clock?.lap('open');
+    return opened;
+  }
+
+  private async prepareOnce(run: TransferRun, resume?: { partial: PartialWrite; from: Omit<ResumeFrom, 'offset'> }): Promise<PreparedSource> {
     for (;;) {
       try {
         const resolved = await this.resolve(run);
@@ -100,7 +104,7 @@ export class Transfer {
         const partial = resume?.partial;
         if (partial && partial.bytes > 0) {
           const from = { ...resume.from, offset: partial.bytes };
-          const outcome = await openMediaFrom(this.http, resolved.download, run.plugin, { signal: run.signal, maxBytes: this.maxBytes, from });
+          const outcome = await openMediaFrom(this.httpOf(run), resolved.download, run.plugin, { signal: run.signal, maxBytes: this.maxBytes, from });
           if (outcome.kind === 'resumed') {
             run.logger.info({ offset: from.offset }, 'resuming the interrupted download');
             return { resolved, opened: outcome.opened, partial };
@@ -110,7 +114,7 @@ export class Transfer {
           await partial.reset();
           if (outcome.kind === 'full') return { resolved, opened: outcome.opened, partial };
         }
-        const opened = await openMedia(this.http, resolved.download, run.plugin, { signal: run.signal, maxBytes: this.maxBytes });
+        const opened = await openMedia(this.httpOf(run), resolved.download, run.plugin, { signal: run.signal, maxBytes: this.maxBytes });
         return { resolved, opened, ...(partial ? { partial } : {}) };
       } catch (thrown) {
         await this.retryOrThrow(thrown, run);
@@ -120,8 +124,8 @@ export class Transfer {
 
   /**
    * Streams the opened body into the spool file `<dataDir>/tmp/<fileId>.part` and finishes it. Cut bodies are
-   * resumed or restarted within the run's retry budget; the temp file is fdatasync'd about every second and its
-   * resume state recorded, so a later process can continue it. On abort the temp file is kept (the engine decides
+   * resumed or restarted within the run's retry budget; the temp file is fdatasync'd in the background (every
+   * 16 MiB and about every second) and each new durable length recorded, so a later process can continue it. On abort the temp file is kept (the engine decides
    * whether to drop it); on any other failure it is removed.
    */
   async download(row: FileRow, prepared: PreparedSource, run: TransferRun): Promise<SpooledFile> {
@@ -140,40 +144,20 @@ export class Transfer {
       expect: expectationOf(prepared.opened, prepared.partial ? row.resume_state : null),
       reResolvedAt: -1,
     };
-    let lastReport = 0;
-    let lastCheckpoint = Date.now();
-    const checkpoint = async (): Promise<void> => {
-      const durable = await partial.checkpoint();
-      lastCheckpoint = Date.now();
-      await record.update({ resume_state: resumeState(state.expect, durable) });
-    };
+    const books = new DownloadBookkeeping(partial, record, () => state.expect);
     let reservation: TempReservation | undefined;
     const onChunk = async (bytes: number): Promise<void> => {
       if (bytes > this.maxBytes) throw new IngestError('file_too_large', `${run.url.href} sent more than the limit of ${this.maxBytes} bytes`);
       // A body without a declared length is counted against the temp-disk budget as it grows.
       reservation?.ensure(bytes);
-      const now = Date.now();
       if (crashPointsArmed) crashPoint('download', { received: bytes, total: state.expect.total });
-      if (now - lastReport >= PROGRESS_EVERY_MS) {
-        lastReport = now;
-        await record.progress(bytes, state.expect.total);
-      }
-      if (state.expect.resumable && now - lastCheckpoint >= CHECKPOINT_EVERY_MS) {
-        // In the background: the transfer keeps flowing while the disk catches up.
-        lastCheckpoint = now;
-        partial.syncInBackground((durable) => {
-          // The registry is closing or full: the next checkpoint (or the failure path) records it.
-          record.update({ resume_state: resumeState(state.expect, durable) }).catch(() => undefined);
-        });
-      }
+      await books.received(bytes);
     };
     const onAbort = (): void => {
       state.opened.response.body.destroy(abortReasonOf(run.signal));
     };
     run.signal.addEventListener('abort', onAbort, { once: true });
-    await record.update({
-      progress_received: partial.bytes, progress_total: state.expect.total, resume_state: resumeState(state.expect, partial.durableBytes),
-    });
+    await books.begin();
     try {
       const reserved = await this.reserveTemp(partial, state, run);
       reservation = reserved.reservation;
@@ -192,15 +176,19 @@ export class Transfer {
           const error = asIngestError(thrown);
           if (run.signal.aborted) throw abortReasonOf(run.signal, error);
           if (error.code === 'storage_error' || !error.retryable) throw error;
-          if (state.expect.resumable) await checkpoint();
+          if (state.expect.resumable) await books.checkpoint();
           await this.retryOrThrow(error, run);
           if (await this.reopen(partial, state, run)) break;
         }
       }
-      return await this.spool.finishPartial(partial);
+      run.clock?.lap('download');
+      const spooled = await this.spool.finishPartial(partial);
+      run.clock?.lap('fsync');
+      return spooled;
     } catch (thrown) {
+      await books.settle();
       if (run.signal.aborted) {
-        if (state.expect.resumable) await checkpoint().catch(() => undefined);
+        if (state.expect.resumable) await books.checkpoint().catch(() => undefined);
         await partial.close();
       } else {
         await partial.discard();
@@ -209,6 +197,7 @@ export class Transfer {
       }
       throw thrown;
     } finally {
+      await books.settle();
       reservation?.release();
       run.signal.removeEventListener('abort', onAbort);
     }
@@ -258,7 +247,7 @@ export class Transfer {
     state: { opened: OpenedMedia; request: DownloadRequest; expect: Expectation; reResolvedAt: number },
     run: TransferRun,
   ): Promise<boolean> {
-    const { http } = this;
+    const http = this.httpOf(run);
     const options = { signal: run.signal, maxBytes: this.maxBytes };
     for (;;) {
       try {
@@ -299,12 +288,17 @@ export class Transfer {
   }
 
   private async resolve(run: TransferRun): Promise<ResolvedSource> {
-    const { CookieJar } = createRequire(import.meta.url)('tough-cookie') as typeof import('tough-cookie'); // loaded on first use
-    const cookies = new CookieJar();
-    return run.plugin.resolve(run.url, {
-      http: this.http, cookies, logger: run.logger, signal: run.signal, userAgent: this.config.network.userAgent,
+    let cookies: import('tough-cookie').CookieJar | undefined;
+    const context: ResolveContext = {
+      http: this.httpOf(run), logger: run.logger, signal: run.signal, userAgent: this.config.network.userAgent,
+      // Made (and tough-cookie loaded) only when a plugin uses it: a direct link never does.
+      get cookies() {
+        const { CookieJar } = createRequire(import.meta.url)('tough-cookie') as typeof import('tough-cookie');
+        return (cookies ??= new CookieJar());
+      },
       ...(this.ytDlp ? { ytDlp: this.ytDlp } : {}),
-    });
+    };
+    return run.plugin.resolve(run.url, context);
   }
 
   /** Rethrows non-retryable failures (and any once the budget is spent); otherwise logs, reports and waits. */
@@ -323,19 +317,6 @@ export class Transfer {
   private get maxBytes(): number {
     return this.config.limits.maxBytes;
   }
-}
-
-/** The expectation a continuation is checked against: from the response, or (resumed) from the stored state. */
-function expectationOf(opened: OpenedMedia, stored: ResumeState | null): Expectation {
-  if (opened.startOffset > 0 && stored) {
-    return { etag: stored.etag, lastModified: stored.last_modified, total: stored.total ?? opened.declaredBytes, resumable: true };
-  }
-  return { ...opened.validators, total: opened.declaredBytes, resumable: opened.resumable };
-}
-
-function resumeState(expect: Expectation, durableBytes: number): ResumeState | null {
-  if (!expect.resumable) return null;
-  return { bytes: durableBytes, etag: expect.etag, last_modified: expect.lastModified, total: expect.total };
 }
 
 /** Anything thrown, as an IngestError: data-dir faults (also SQLite's) are `storage_error`, the rest `upstream_error`. */

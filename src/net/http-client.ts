@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import type { Agent, buildConnector } from 'undici';
 import type { Logger } from 'pino';
@@ -11,11 +12,34 @@ import { mapNetworkError } from './network-errors.js';
 import { bodyCodingOf, decoderFor } from './body-coding.js';
 import { ThroughputFloor } from './throughput-floor.js';
 
-type Undici = typeof import('undici');
-type UndiciResponse = Awaited<ReturnType<Undici['request']>>;
+type UndiciResponse = Awaited<ReturnType<typeof import('undici')['request']>>;
+type UndiciRequestOptions = Parameters<Agent['request']>[0];
+/** The parts of undici this client uses. */
+interface Undici {
+  Agent: typeof Agent;
+  buildConnector: typeof buildConnector;
+  /** `Dispatcher.prototype.request`, called with the agent as `this`. */
+  request: (this: Agent, options: UndiciRequestOptions) => Promise<UndiciResponse>;
+}
 let undiciModule: Promise<Undici> | undefined;
-/** undici, loaded on the first request: commands that make none (`list`, `get`) never pay for loading it. */
-const loadUndici = (): Promise<Undici> => (undiciModule ??= import('undici'));
+/**
+ * undici, loaded on the first request: commands that make none (`list`, `get`) never pay for loading it. Only the
+ * agent, the connector and the request API are loaded (its entry point also loads fetch, WebSocket, mocks and caches:
+ * about twice the start-up time); the entry point is the fallback should a release move those files.
+ */
+const loadUndici = (): Promise<Undici> => (undiciModule ??= Promise.resolve().then((): Undici => {
+  const require = createRequire(import.meta.url);
+  try {
+    return {
+      Agent: require('undici/lib/dispatcher/agent.js') as typeof Agent,
+      buildConnector: require('undici/lib/core/connect.js') as typeof buildConnector,
+      request: require('undici/lib/api/api-request.js') as Undici['request'],
+    };
+  } catch {
+    const undici = require('undici') as typeof import('undici');
+    return { Agent: undici.Agent, buildConnector: undici.buildConnector, request: undici.Dispatcher.prototype.request as Undici['request'] };
+  }
+}));
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
@@ -115,7 +139,8 @@ export class GuardedHttpClient implements HttpClient {
         let response: UndiciResponse;
         try {
           const undici = await loadUndici();
-          response = await undici.request(url, { method: method as 'GET', headers, body, dispatcher: this.agent(undici), signal });
+          const path = url.search ? `${url.pathname}${url.search}` : url.pathname;
+          response = await undici.request.call(this.agent(undici), { origin: url.origin, path, method: method as 'GET', headers, body, signal });
         } catch (error) {
           throw mapNetworkError(signal.aborted ? (signal.reason ?? error) : error, url.href);
         }
@@ -226,7 +251,8 @@ export class GuardedHttpClient implements HttpClient {
     // Async iteration, not pipe(): one consumer pulls from undici's body, so backpressure is plain awaiting.
     // Created on first use: a page read (text/json) takes the body another way, and must not start this one.
     let output: Readable | undefined;
-    const body = (): Readable => (output ??= Readable.from(media(), { objectMode: false, highWaterMark: 1 << 20 }));
+    // One received chunk at a time (64 KiB, the socket read size): a larger buffer only makes its reader concatenate.
+    const body = (): Readable => (output ??= Readable.from(media(), { objectMode: false, highWaterMark: 64 << 10 }));
     const header = (name: string): string | undefined => firstHeader(headers[name.toLowerCase()]);
     const readAll = async (limit: number): Promise<Buffer> => {
       const tooLarge = (): IngestError => new IngestError('upstream_error', `The answer of ${href} is larger than ${limit} bytes`);

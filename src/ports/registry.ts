@@ -64,6 +64,11 @@ export interface Registry {
   /** A file's thumbnails, the default first, then by time. */
   thumbnails(fileId: string): Promise<ThumbnailRow[]>;
   thumbnail(fileId: string, thumbnailId: string): Promise<ThumbnailRow | undefined>;
+  /**
+   * A file's default thumbnail (the first of {@link thumbnails}), as one indexed lookup: what every File view reads.
+   * Optional: without it, readers take the first of {@link thumbnails} that is the default.
+   */
+  defaultThumbnail?(fileId: string): Promise<ThumbnailRow | undefined>;
   /** A file's segments by index. */
   segments(fileId: string): Promise<SegmentRow[]>;
 

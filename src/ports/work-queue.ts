@@ -76,6 +76,12 @@ export interface WorkQueue {
    * not be restarted (locally: a live process on this host; in a cluster: a worker still holding the job's lock).
    */
   isLiveOwner(owner: string | null): Promise<boolean>;
+  /**
+   * For a queue that can lose jobs (a Redis restarted without persistence): of `jobIds`, those with no job queued,
+   * delayed or running anywhere. Undefined when another process holds this pass (one reconciler at a time across
+   * the cluster, kept for `passMs` and renewed by its holder). Absent on a queue that cannot lose a job (in-process).
+   */
+  lostJobs?(jobIds: readonly string[], passMs: number): Promise<string[] | undefined>;
   /** What this process is doing now, for metrics (optional: an adapter that cannot tell leaves it out). */
   stats?(): WorkQueueStats;
   /** Resolves when no job is queued or running. */

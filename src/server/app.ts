@@ -83,9 +83,12 @@ async function plugin(app: FastifyInstance, options: MediaIngestApiOptions): Pro
       reply.code(404).send({ error: `Route ${request.method} ${request.url} not found`, code: 'not_found' }),
     );
   }
-  app.addHook('onRequest', async (request) => {
-    if ((request.routeOptions.config as RouteConfig | undefined)?.public) return;
-    if (!(await allowed(request))) throw new IngestError('unauthorized', 'Missing or invalid bearer key');
+  const refused = (): IngestError => new IngestError('unauthorized', 'Missing or invalid bearer key');
+  app.addHook('onRequest', (request, _reply, done) => {
+    if ((request.routeOptions.config as RouteConfig | undefined)?.public) return done();
+    const verdict = allowed(request);
+    if (typeof verdict === 'boolean') return done(verdict ? undefined : refused());
+    verdict.then((ok) => done(ok ? undefined : refused()), (error: unknown) => done(error as Error));
   });
   app.addHook('preClose', async () => streams.endAll());
 

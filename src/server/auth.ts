@@ -2,13 +2,16 @@
  * Bearer-key authentication of the API. Keys are compared as SHA-256 digests with `crypto.timingSafeEqual`,
  * against every configured key (no early exit), so neither the key length nor the matching key leaks by timing.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import crypto, { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 
 /** A host-provided check: resolve true to let the request in. */
 export type AuthHook = (request: FastifyRequest) => boolean | Promise<boolean>;
 
-const digest = (text: string): Buffer => createHash('sha256').update(text, 'utf8').digest();
+/** SHA-256 of a UTF-8 string: Node's one-shot `crypto.hash` where it exists (no Hash object per request). */
+const digest: (text: string) => Buffer = typeof (crypto as { hash?: unknown }).hash === 'function'
+  ? (text) => (crypto as unknown as { hash(algorithm: string, data: string, encoding: 'buffer'): Buffer }).hash('sha256', text, 'buffer')
+  : (text) => createHash('sha256').update(text, 'utf8').digest();
 
 /** The token of an `Authorization: Bearer <token>` header, or undefined. */
 export function bearerToken(header: string | string[] | undefined): string | undefined {
@@ -46,10 +49,13 @@ export class BearerKeys {
  * host's `auth` hook says yes. With neither keys nor hook, everything passes (only reachable with an explicit
  * `allowUnauthenticated: true`).
  */
-export function accessRule(keys: BearerKeys, hook: AuthHook | undefined): (request: FastifyRequest) => Promise<boolean> {
-  return async (request) => {
+export function accessRule(keys: BearerKeys, hook: AuthHook | undefined): (request: FastifyRequest) => boolean | Promise<boolean> {
+  // Synchronous unless the host's hook is asked: a matching key costs no promise.
+  return (request) => {
     if (keys.size === 0 && !hook) return true;
     if (keys.size > 0 && keys.accepts(bearerToken(request.headers.authorization))) return true;
-    return hook ? Boolean(await hook(request)) : false;
+    if (!hook) return false;
+    const verdict = hook(request);
+    return typeof verdict === 'boolean' ? verdict : Promise.resolve(verdict).then(Boolean);
   };
 }

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { Ingest } from '../engine/ingest.js';
 import { createLogger } from '../logging.js';
 import { mediaIngestApi } from './app.js';
+import { lazyChildLogger } from './request-logger.js';
 import type { MediaIngestApiOptions } from './app.js';
 import type { AuthHook } from './auth.js';
 import { WebhookDispatcher } from './webhooks.js';
@@ -87,6 +88,8 @@ const API_PATH = /^\/+(v1\/.+|healthz|metrics|openapi\.json)\/+$/;
  */
 function apiTrailingSlash(url: string, prefix: string): string {
   const queryAt = url.indexOf('?');
+  // Nothing to rewrite unless the path ends in a slash (the common case: no regex, no copy).
+  if (url.charCodeAt((queryAt === -1 ? url.length : queryAt) - 1) !== 0x2f) return url;
   const path = queryAt === -1 ? url : url.slice(0, queryAt);
   const rest = path.replace(/^\/+/, '/');
   if (prefix && !rest.startsWith(`${prefix}/`)) return url;
@@ -112,7 +115,7 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
     // What sloppy clients send: `//v1/files` is `/v1/files`, and so is `/v1/files/` (see apiTrailingSlash).
     routerOptions: { ignoreDuplicateSlashes: true },
     rewriteUrl: (request) => apiTrailingSlash(request.url ?? '/', prefix),
-    ...(logger ? { loggerInstance: logger as FastifyBaseLogger } : {}),
+    ...(logger ? { loggerInstance: logger as FastifyBaseLogger, childLoggerFactory: lazyChildLogger } : {}),
     // Errors raised before routing (a malformed URL, a bad header): the same {error, code} body.
     frameworkErrors: (error, _request, reply) => {
       void (reply as FastifyReply).code(400).send({ error: error.message, code: 'invalid_request' });

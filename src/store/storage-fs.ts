@@ -5,6 +5,8 @@ import { makeDirs } from './make-dirs.js';
 /** An open file as the store uses it (Node's `FileHandle` satisfies it). */
 export interface StorageFile {
   write(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesWritten: number }>;
+  /** Writes the buffers in order at `position` (one `pwritev`); may write fewer bytes than given. */
+  writev(buffers: Buffer[], position: number): Promise<{ bytesWritten: number }>;
   read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
   truncate(length?: number): Promise<void>;
   /** Flushes data and metadata (fsync). */

@@ -35,6 +35,7 @@ describe('cluster config', () => {
     expect(config.cluster).toEqual({
       postgresSchema: 'media_ingest',
       redisPrefix: 'media-ingest',
+      queue: { lockDurationMs: 60_000, stalledIntervalMs: 30_000, reconcileIntervalMs: 30_000 },
       postgresUrl: ENV.MEDIA_INGEST_POSTGRES_URL,
       redisUrl: ENV.MEDIA_INGEST_REDIS_URL,
       s3: { endpoint: 'http://s3.internal:8080', region: 'us-east-1', bucket: 'media', prefix: 'ingest/', credentials: { accessKeyId: 'AKID', secretAccessKey: 's3-secret' }, forcePathStyle: true },
@@ -51,6 +52,17 @@ describe('cluster config', () => {
     expect(config.cluster?.s3).toMatchObject({ region: 'eu-west-1', bucket: 'from-file', prefix: '', forcePathStyle: false });
     const fromEnv = await resolveConfig({ configFile: EMPTY_CONFIG, env: { ...ENV, MEDIA_INGEST_S3_BUCKET: 'env-bucket' }, overrides: { cluster: { s3: { region: 'eu-west-1' } } } });
     expect(fromEnv.cluster?.s3).toMatchObject({ region: 'eu-west-1', bucket: 'env-bucket', endpoint: 'http://s3.internal:8080' });
+  });
+
+  it('takes the queue timing from the environment or the section, and refuses a lock too short to renew', async () => {
+    const config = await resolveConfig({
+      configFile: EMPTY_CONFIG,
+      env: { ...ENV, MEDIA_INGEST_QUEUE_LOCK_MS: '5000', MEDIA_INGEST_QUEUE_RECONCILE_MS: '0' },
+      overrides: { cluster: { queue: { stalledIntervalMs: 2000 } } },
+    });
+    expect(config.cluster?.queue).toEqual({ lockDurationMs: 5000, stalledIntervalMs: 2000, reconcileIntervalMs: 0 });
+    const short = await configError({ configFile: EMPTY_CONFIG, env: { ...ENV, MEDIA_INGEST_QUEUE_LOCK_MS: '10' } });
+    expect(short).toMatchObject({ code: 'invalid_request', message: 'Cluster config: queue.lockDurationMs must be an integer >= 1000' });
   });
 
   it('refuses an incomplete or malformed section, naming the option and never a secret', async () => {

@@ -158,6 +158,11 @@ function faultyFs(options: { failAfterBytes?: number; failOpen?: boolean; failSy
           if (options.failAfterBytes !== undefined && written > options.failAfterBytes) throw fault();
           return handle.write(buffer, offset, length, position);
         },
+        writev: async (buffers, position) => {
+          written += buffers.reduce((sum, b) => sum + b.length, 0);
+          if (options.failAfterBytes !== undefined && written > options.failAfterBytes) throw fault();
+          return handle.writev(buffers, position);
+        },
         read: (buffer, offset, length, position) => handle.read(buffer, offset, length, position),
         truncate: (length) => handle.truncate(length),
         sync: () => (options.failSync ? Promise.reject(fault()) : handle.sync()),

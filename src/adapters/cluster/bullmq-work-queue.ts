@@ -11,7 +11,7 @@ import { Queue, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import PQueue from 'p-queue';
-import { Semaphore } from 'redis-semaphore';
+import { Semaphore, TimeoutError } from 'redis-semaphore';
 import type { ConcurrencyConfig } from '../../config/define-config.js';
 import { IngestError } from '../../errors.js';
 import { cancelReasonOf } from '../../ports/work-queue.js';
@@ -101,6 +101,10 @@ export class BullMqWorkQueue implements WorkQueue {
     return `${this.prefix}:workers:${owner}`;
   }
 
+  private runningKey(jobId: string): string {
+    return `${this.prefix}:running:${jobId}`;
+  }
+
   /** Checks Redis (reachable, `noeviction`) and listens for cancellations. Call once before use. */
   async open(): Promise<void> {
     try {
@@ -135,8 +139,13 @@ export class BullMqWorkQueue implements WorkQueue {
       maxStalledCount: this.options.maxStalledCount ?? 3,
     });
     this.worker.on('error', () => undefined);
-    // Liveness of this worker for isLiveOwner: a key that expires when the process stops refreshing it.
-    const beat = () => void this.redis.set(this.workerKey(this.owner), '1', 'PX', lockDuration).catch(() => undefined);
+    // Liveness of this worker (isLiveOwner) and of each run it has (lostJobs): keys that expire when the process
+    // stops refreshing them; a Redis restart loses them until the next beat.
+    const beat = () => {
+      const batch = this.redis.pipeline().set(this.workerKey(this.owner), '1', 'PX', lockDuration);
+      for (const jobId of this.running.keys()) batch.set(this.runningKey(jobId), this.owner, 'PX', lockDuration);
+      void batch.exec().catch(() => undefined);
+    };
     beat();
     this.heartbeat = setInterval(beat, Math.max(250, Math.floor(lockDuration / 3)));
     this.heartbeat.unref();
@@ -148,6 +157,7 @@ export class BullMqWorkQueue implements WorkQueue {
     const entry: RunningJob = { controller, done: Promise.resolve() };
     if (this.closed) controller.abort(cancellation('shutdown', jobId));
     this.running.set(jobId, entry);
+    void this.redis.set(this.runningKey(jobId), this.owner, 'PX', this.options.lockDurationMs ?? 60_000).catch(() => undefined);
     entry.done = (async () => {
       try {
         await handler(job.data as FileRunJob, controller.signal);
@@ -158,7 +168,10 @@ export class BullMqWorkQueue implements WorkQueue {
     try {
       await entry.done;
     } finally {
-      if (this.running.get(jobId) === entry) this.running.delete(jobId);
+      if (this.running.get(jobId) === entry) {
+        this.running.delete(jobId);
+        await this.redis.del(this.runningKey(jobId)).catch(() => undefined);
+      }
     }
     // An unfinished run is handed back once this worker has closed (see close()); its job completes here.
     if (cancelReasonOf(controller.signal) === 'shutdown') this.handedBack.push(job.data as FileRunJob);
@@ -169,6 +182,8 @@ export class BullMqWorkQueue implements WorkQueue {
     if (!JOB_ID.test(job.jobId)) throw new IngestError('internal', 'A job id must be letters, digits, _ and - only (BullMQ ids cannot contain ":")');
     try {
       if ((await this.queue.getJobState(job.jobId)) !== 'unknown') return false;
+      // Its job record may be gone (a Redis restart) while a live worker still runs it.
+      if ((await this.redis.exists(this.runningKey(job.jobId))) === 1) return false;
       await this.queue.add(job.kind, job, { jobId: job.jobId, ...JOB_OPTIONS });
       return true;
     } catch (error) {
@@ -215,17 +230,50 @@ export class BullMqWorkQueue implements WorkQueue {
       retryInterval: 25,
       onLockLost: () => undefined, // the work goes on; the slot is re-counted after its lease
     });
-    try {
-      await slot.acquire(signal);
-    } catch (error) {
-      if (signal?.aborted) throw signal.reason;
-      throw new IngestError('timeout', `No download slot for ${request.key} came free in time`, { cause: error });
-    }
+    await this.acquireSlot(slot, request.key, signal);
     try {
       return (await this.network.add(start)) as T;
     } finally {
       await slot.release().catch(() => undefined);
     }
+  }
+
+  /**
+   * Waits for a per-host slot. A Redis that is unreachable for a while (restarting) is waited out, within the same
+   * deadline: the slot counts live in Redis, and a run must not fail because they were briefly out of reach.
+   */
+  private async acquireSlot(slot: Semaphore, key: string, signal: AbortSignal | undefined): Promise<void> {
+    const deadline = Date.now() + (this.options.hostSlotWaitMs ?? 3_600_000);
+    for (;;) {
+      try {
+        await slot.acquire(signal);
+        return;
+      } catch (error) {
+        if (signal?.aborted) throw signal.reason;
+        if (error instanceof TimeoutError || Date.now() >= deadline) {
+          throw new IngestError('timeout', `No download slot for ${key} came free in time`, { cause: error });
+        }
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
+  }
+
+  async lostJobs(jobIds: readonly string[], passMs: number): Promise<string[] | undefined> {
+    const key = `${this.prefix}:reconciler`;
+    const ttl = Math.max(1_000, passMs * 3);
+    // One reconciler at a time: take the key, or keep it when it is ours (a holder that dies lets it expire).
+    const taken = await this.redis.set(key, this.owner, 'PX', ttl, 'NX');
+    if (taken === null) {
+      if ((await this.redis.get(key)) !== this.owner) return undefined;
+      await this.redis.pexpire(key, ttl);
+    }
+    const lost: string[] = [];
+    for (const jobId of jobIds) {
+      if (!JOB_ID.test(jobId) || (await this.queue.getJobState(jobId)) !== 'unknown') continue;
+      // A live worker still runs it (its job record went with a Redis restart, the run did not): not lost.
+      if ((await this.redis.exists(this.runningKey(jobId))) === 0) lost.push(jobId);
+    }
+    return lost;
   }
 
   /** This worker's runs and slots (jobs waiting in Redis are not counted: any worker may take them). */

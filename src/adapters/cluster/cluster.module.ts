@@ -43,7 +43,10 @@ export async function openClusterPorts(cluster: ClusterConfig, concurrency: Inge
   const keyPrefix = cluster.redisPrefix;
   const registry = new PgRegistry({ connectionString: cluster.postgresUrl, schema: cluster.postgresSchema });
   const blobs = new S3BlobStore({ s3: cluster.s3 });
-  const queue = new BullMqWorkQueue({ redisUrl: cluster.redisUrl, concurrency, prefix: keyPrefix, ...options.queue });
+  const queue = new BullMqWorkQueue({
+    redisUrl: cluster.redisUrl, concurrency, prefix: keyPrefix,
+    lockDurationMs: cluster.queue.lockDurationMs, stalledIntervalMs: cluster.queue.stalledIntervalMs, ...options.queue,
+  });
   const events = new RedisEventBus({ redisUrl: cluster.redisUrl, prefix: keyPrefix });
   const close = async () => {
     await queue.close().catch(() => undefined);

@@ -65,11 +65,13 @@ function isConnectionLost(error: unknown): boolean {
  */
 function isConnectRefused(error: unknown): boolean {
   const e = error as { code?: string; routine?: string };
-  return e?.code === '53300' || e?.code === '57P03' || (e?.code === 'ECONNREFUSED');
+  return e?.code === '53300' || e?.code === '57P03' || e?.code === 'ECONNREFUSED' || /timeout exceeded when trying to connect/i.test((error as Error)?.message ?? '');
 }
 
-/** Attempts and waits for operations whose connection was refused at connect time: about 12 s in all. */
-const CONNECT_RETRY_DELAYS_MS = [50, 100, 200, 400, 800, 1_600, 3_200, 6_400];
+/** Attempts and waits for operations whose connection was refused or lost: about 25 s in all (a restart). */
+const CONNECT_RETRY_DELAYS_MS = [50, 100, 200, 400, 800, 1_600, 3_200, 6_400, 6_400, 6_400];
+/** At start-up (migrations) an unreachable database is reported sooner: about 6 s. */
+const OPEN_RETRY_DELAYS_MS = CONNECT_RETRY_DELAYS_MS.slice(0, 7);
 
 export class PgRegistry implements Registry {
   private readonly db: Kysely<RegistryDatabase>;
@@ -96,28 +98,28 @@ export class PgRegistry implements Registry {
   }
 
   /**
-   * Runs one operation, its failures as `storage_error`. A read whose connection was lost (Postgres restarted, the
-   * connection was killed) is tried again, up to twice (the pool may hand out one more dead connection before it
-   * notices); a write is not (it may have committed): its caller sees `storage_error`.
+   * Runs one operation, its failures as `storage_error`. A connection refused at connect time is tried again with
+   * backoff (about 25 s in all). An operation whose connection was lost mid-way (Postgres restarted, the backend was
+   * killed) is tried again on the same schedule when `again` says it may be: reads, and writes made safe to repeat
+   * (their values, tokens and timestamps are fixed before the first attempt, and a repeat recognises its own
+   * commit); `work` receives the attempt number.
    */
-  private async run<T>(what: string, work: () => Promise<T>, read = false): Promise<T> {
+  private async run<T>(what: string, work: (attempt: number) => Promise<T>, again = false, delays = CONNECT_RETRY_DELAYS_MS): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       if (this.closed) throw new IngestError('storage_error', 'Postgres registry: closed');
       try {
-        return await work();
+        return await work(attempt);
       } catch (error) {
-        if (isConnectRefused(error) && attempt <= CONNECT_RETRY_DELAYS_MS.length) {
-          await new Promise((resolve) => setTimeout(resolve, CONNECT_RETRY_DELAYS_MS[attempt - 1]! * (0.5 + Math.random())));
-          continue;
-        }
-        if (!read || attempt >= 3 || !isConnectionLost(error)) throw storageError(error, what);
+        const retry = isConnectRefused(error) || (again && isConnectionLost(error));
+        if (!retry || attempt > delays.length) throw storageError(error, what);
+        await new Promise((resolve) => setTimeout(resolve, delays[attempt - 1]! * (0.5 + Math.random())));
       }
     }
   }
 
   /** Creates the schema and applies migrations; safe when many processes start at once. */
   async open(): Promise<void> {
-    await this.run('migration', () => migrate(this.db, this.schema));
+    await this.run('migration', () => migrate(this.db, this.schema), false, OPEN_RETRY_DELAYS_MS);
   }
 
   async close(): Promise<void> {
@@ -205,8 +207,8 @@ export class PgRegistry implements Registry {
   }
 
   insertFileOnce(row: FileRow): Promise<InsertOutcome> {
+    const token = randomUUID() as RunToken;
     return this.run('insert', async () => {
-      const token = randomUUID() as RunToken;
       const values = encode({ ...row, run_token: token }) as Record<string, unknown>;
       // Someone may delete the winning row between our conflict and our read: then insert again.
       for (let attempt = 0; attempt < 3; attempt++) {
@@ -218,16 +220,18 @@ export class PgRegistry implements Registry {
           .executeTakeFirst();
         if (inserted) return { created: true, row: decode(inserted)!, token };
         const existing = await this.findByIdentity(row.identity_hash);
+        // A repeat after a lost connection finds its own insert (same id, same token).
+        if (existing?.id === row.id && existing.run_token === token) return { created: true, row: existing, token };
         if (existing) return { created: false, row: existing };
       }
       throw new IngestError('storage_error', 'Postgres registry: an identity kept appearing and disappearing');
-    });
+    }, true);
   }
 
   addAlias(urlHash: string, fileId: string, url: string): Promise<void> {
     return this.run('alias', async () => {
       await this.db.insertInto('aliases').values({ url_hash: urlHash, file_id: fileId, url }).onConflict((oc) => oc.column('url_hash').doNothing()).execute();
-    });
+    }, true);
   }
 
   /** One upsert; expiry is judged by the database's clock, so workers' clocks need not agree. */
@@ -242,28 +246,27 @@ export class PgRegistry implements Registry {
       if (taken.rows.length === 1) return { held: true };
       const other = await sql<{ holder: string }>`SELECT holder FROM start_claims WHERE key = ${key}`.execute(this.db);
       return { held: false, holder: other.rows[0]?.holder };
-    });
+    }, true);
   }
 
   releaseStart(key: string, holder: string): Promise<void> {
     return this.run('start claim release', async () => {
       await sql`DELETE FROM start_claims WHERE key = ${key} AND holder = ${holder}`.execute(this.db);
-    });
+    }, true);
   }
 
   claim(fileId: string, owner: string, patch: FilePatch = {}, expected?: RunToken | null): Promise<RunClaim | undefined> {
+    const token = randomUUID() as RunToken;
+    const values = { ...encode(patch as Record<string, unknown>), owner, run_token: token, updated_at: Date.now() };
     return this.run('claim', async () => {
-      const token = randomUUID() as RunToken;
-      let update = this.db
-        .updateTable('files')
-        .set({ ...encode(patch as Record<string, unknown>), owner, run_token: token, updated_at: Date.now() })
-        .where('id', '=', fileId);
-      if (expected !== undefined) update = update.where(sql<boolean>`run_token IS NOT DISTINCT FROM ${expected}`);
+      let update = this.db.updateTable('files').set(values).where('id', '=', fileId);
+      // (or this very claim, when a repeat after a lost connection finds it committed)
+      if (expected !== undefined) update = update.where(sql<boolean>`(run_token IS NOT DISTINCT FROM ${expected} OR run_token = ${token})`);
       const row = await update.returningAll().executeTakeFirst();
       if (row) return { row: decode(row)!, token };
       if (expected !== undefined && (await this.exists(fileId))) return undefined;
       throw new IngestError('not_found', `No file with id ${fileId}`);
-    });
+    }, true);
   }
 
   update(fileId: string, token: RunToken, patch: FilePatch): Promise<FileRow> {
@@ -290,7 +293,7 @@ export class PgRegistry implements Registry {
         if (thumbnails.length) await trx.insertInto('thumbnails').values(thumbnails).execute();
         if (segments.length) await trx.insertInto('segments').values(segments).execute();
       }),
-    );
+    true);
   }
 
   updateUserFields(fileId: string, patch: UserPatch): Promise<FileRow> {
@@ -303,7 +306,7 @@ export class PgRegistry implements Registry {
         .executeTakeFirst();
       if (!row) throw new IngestError('not_found', `No file with id ${fileId}`);
       return decode(row)!;
-    });
+    }, true);
   }
 
   deleteFile(fileId: string): Promise<boolean> {
@@ -325,7 +328,7 @@ export class PgRegistry implements Registry {
   }
 
   private fencedUpdate(what: string, fileId: string, token: RunToken, values: Updateable<FilesTable>): Promise<FileRow> {
-    return this.run(what, async () => {
+    return this.run(what, async (attempt) => {
       const row = await this.db
         .updateTable('files')
         .set(values)
@@ -334,10 +337,13 @@ export class PgRegistry implements Registry {
         .returningAll()
         .executeTakeFirst();
       if (row) return decode(row)!;
-      const current = await this.db.selectFrom('files').select('run_token').where('id', '=', fileId).executeTakeFirst();
+      const current = await this.db.selectFrom('files').selectAll().where('id', '=', fileId).executeTakeFirst();
+      // A repeat after a lost connection: the first attempt committed (a release cleared the token) when the row
+      // carries exactly this write's timestamp and token.
+      if (attempt > 1 && current && current.updated_at === values.updated_at && current.run_token === (values.run_token ?? token)) return decode(current)!;
       this.checkFence(fileId, token, current);
       // The token matched on re-read: the first statement raced a release/claim pair that restored it. Refuse.
       throw new IngestError('run_superseded', `File ${fileId} changed hands during this run's write; the write was refused`);
-    });
+    }, true);
   }
 }

@@ -63,15 +63,21 @@ export class RedisEventBus implements EventBus {
     });
   }
 
+  /**
+   * Delivers here at once and to other nodes through Redis. While Redis is unreachable (restarting) the event is
+   * dropped for other nodes (delivery is at most once) instead of failing the run that published it: its state is
+   * in the registry, which waiters and enqueuers read too.
+   */
   async publish(event: BusEvent): Promise<void> {
     if (this.closed) return;
     this.emitter.emit('event', event);
-    try {
-      await this.publisher.publish(this.channel, JSON.stringify({ from: this.id, event } satisfies Envelope));
-    } catch (error) {
-      throw new IngestError('storage_error', `Redis event bus: cannot publish ${event.type} (${(error as Error).message})`, { cause: error });
-    }
+    await this.publisher.publish(this.channel, JSON.stringify({ from: this.id, event } satisfies Envelope)).catch(() => {
+      this.dropped++;
+    });
   }
+
+  /** Events this node could not hand to Redis (it was unreachable). */
+  dropped = 0;
 
   subscribe(filter: BusFilter, listener: (event: BusEvent) => void): Unsubscribe {
     const onEvent = (event: BusEvent): void => {

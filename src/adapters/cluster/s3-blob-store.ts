@@ -141,6 +141,7 @@ export class S3BlobStore implements BlobStore {
     const { size } = await this.call('reading the spool file', () => stat(localPath));
     const existing = await this.head(key);
     if (existing && existing.bytes === size) {
+      await this.abortUploadsOf(key);
       await rm(localPath, { force: true });
       return { sha256, bytes: size };
     }
@@ -156,9 +157,13 @@ export class S3BlobStore implements BlobStore {
     this.uploads.add(upload);
     try {
       await this.call(`uploading blob ${sha256}`, () => upload.done());
+    } catch (error) {
+      // Another run stored the same content meanwhile (and aborted this upload as a leftover): it is stored.
+      if ((await this.head(key))?.bytes !== size) throw error;
     } finally {
       this.uploads.delete(upload);
     }
+    await this.abortUploadsOf(key);
     const stored = await this.head(key);
     if (stored?.bytes !== size) throw new IngestError('storage_error', `S3 blob store: blob ${sha256} has ${stored?.bytes ?? 'no'} bytes after upload, expected ${size}`);
     await rm(localPath, { force: true });
@@ -297,6 +302,20 @@ export class S3BlobStore implements BlobStore {
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
+  }
+
+  /**
+   * Once a blob is stored, every multipart upload still open on its key is a leftover (a worker SIGKILLed while
+   * uploading the same content; blobs are content-addressed, so nothing is lost): aborted, so no parts linger.
+   */
+  private async abortUploadsOf(key: string): Promise<void> {
+    const page = await this.call('listing multipart uploads', () =>
+      this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: key })),
+    );
+    for (const upload of page.Uploads ?? []) {
+      if (upload.Key !== key) continue;
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: upload.UploadId! })).catch(() => undefined);
+    }
   }
 
   /**

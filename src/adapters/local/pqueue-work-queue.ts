@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import PQueue from 'p-queue';
 import type { ConcurrencyConfig } from '../../config/define-config.js';
 import { IngestError } from '../../errors.js';
@@ -83,9 +82,7 @@ export class PQueueWorkQueue implements WorkQueue {
    */
   async withSlot<T>(request: SlotRequest, work: () => Promise<T>): Promise<T> {
     const { signal } = request;
-    // Queued work starts from another task's completion: it keeps its caller's async context (file-run telemetry).
-    const bound = AsyncLocalStorage.bind(work);
-    if (request.class === 'cpu') return (await this.cpu.add(() => startUnlessAborted(bound, signal))) as T;
+    if (request.class === 'cpu') return (await this.cpu.add(() => startUnlessAborted(work, signal))) as T;
     const host = request.key ?? '';
     let queue = this.hosts.get(host);
     if (!queue) {
@@ -94,7 +91,7 @@ export class PQueueWorkQueue implements WorkQueue {
     }
     const hostQueue = queue;
     try {
-      return (await hostQueue.add(() => this.network.add(() => startUnlessAborted(bound, signal)))) as T;
+      return (await hostQueue.add(() => this.network.add(() => startUnlessAborted(work, signal)))) as T;
     } finally {
       if (hostQueue.size === 0 && hostQueue.pending === 0) this.hosts.delete(host);
     }

@@ -11,12 +11,16 @@ import type {
 import { isStorageFault, mapStorageError } from '../../store/storage-errors.js';
 import { MIGRATIONS } from './sqlite-migrations.js';
 import { cacheStatements } from '../../store/statement-cache.js';
+import { FILE_COLUMNS, THUMBNAIL_COLUMNS, fileObject, selectList, thumbnailObject } from './sqlite-rows.js';
 
+const FILES = selectList(FILE_COLUMNS, 'f');
+const THUMBNAILS = selectList(THUMBNAIL_COLUMNS, 't');
 const JSON_COLUMNS = ['metadata', 'media_info', 'source_metadata', 'resume_state'] as const;
 
+/** A `files` row as better-sqlite3 returns it (a fresh object per call, decoded in place). */
 function decodeRow(raw: Record<string, unknown> | undefined): FileRow | undefined {
   if (!raw) return undefined;
-  const row = { ...raw } as Record<string, unknown>;
+  const row = raw;
   for (const column of JSON_COLUMNS) row[column] = row[column] === null ? null : JSON.parse(row[column] as string);
   row.enable_segment_thumbnails = row.enable_segment_thumbnails === 1;
   return row as unknown as FileRow;
@@ -46,15 +50,19 @@ export interface SqliteRegistryOptions {
   readOnly?: boolean;
 }
 
-/** Brings a connection's schema to the latest migration (each step in its own transaction). */
+/**
+ * Brings a connection's schema to the latest migration, each step in its own write transaction that re-reads the
+ * version under the write lock: several processes opening a new data dir at once apply each step exactly once.
+ */
 function migrate(db: SqliteDatabase): void {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  for (let version = current; version < MIGRATIONS.length; version++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[version]!);
-      db.pragma(`user_version = ${version + 1}`);
-    })();
-  }
+  const step = db.transaction((): boolean => {
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version >= MIGRATIONS.length) return false;
+    db.exec(MIGRATIONS[version]!);
+    db.pragma(`user_version = ${version + 1}`);
+    return true;
+  });
+  while ((db.pragma('user_version', { simple: true }) as number) < MIGRATIONS.length && step.immediate()) { /* next step */ }
 }
 
 /**
@@ -81,10 +89,10 @@ export class SqliteRegistry implements Registry {
     makeDirsSync(path.dirname(this.file));
     const db = cacheStatements(new Database(this.file));
     try {
+      db.pragma('busy_timeout = 5000'); // first: switching to WAL and migrating wait for other openers
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
-      db.pragma('busy_timeout = 5000');
       migrate(db);
     } catch (error) {
       db.close();
@@ -126,7 +134,13 @@ export class SqliteRegistry implements Registry {
   }
 
   private row(id: string): FileRow | undefined {
-    return decodeRow(this.sql.prepare('SELECT * FROM files WHERE id = ?').get(id) as Record<string, unknown> | undefined);
+    return this.fileWhere(`SELECT ${FILES} FROM files f WHERE f.id = ?`, id);
+  }
+
+  /** The one file a hot read selects (raw row → object, see sqlite-rows.ts). */
+  private fileWhere(sql: string, key: string): FileRow | undefined {
+    const values = this.sql.prepare(sql).raw(true).get(key) as unknown[] | undefined;
+    return values ? decodeRow(fileObject(values)) : undefined;
   }
 
   getFile(id: string): Promise<FileRow | undefined> {
@@ -134,13 +148,11 @@ export class SqliteRegistry implements Registry {
   }
 
   findByIdentity(identityHash: string): Promise<FileRow | undefined> {
-    return storage(() => decodeRow(this.sql.prepare('SELECT * FROM files WHERE identity_hash = ?').get(identityHash) as Record<string, unknown> | undefined));
+    return storage(() => this.fileWhere(`SELECT ${FILES} FROM files f WHERE f.identity_hash = ?`, identityHash));
   }
 
   findByAlias(urlHash: string): Promise<FileRow | undefined> {
-    return storage(() => decodeRow(this.sql
-      .prepare('SELECT f.* FROM aliases a JOIN files f ON f.id = a.file_id WHERE a.url_hash = ?')
-      .get(urlHash) as Record<string, unknown> | undefined));
+    return storage(() => this.fileWhere(`SELECT ${FILES} FROM aliases a JOIN files f ON f.id = a.file_id WHERE a.url_hash = ?`, urlHash));
   }
 
   insertFileOnce(row: FileRow): Promise<InsertOutcome> {
@@ -260,6 +272,17 @@ export class SqliteRegistry implements Registry {
     return storage(() => {
       const rows = this.sql.prepare('SELECT * FROM thumbnails WHERE file_id = ? ORDER BY is_default DESC, time ASC').all(fileId) as ThumbnailRow[];
       return rows.map((r) => ({ ...r, is_default: Boolean(r.is_default) }));
+    });
+  }
+
+  defaultThumbnail(fileId: string): Promise<ThumbnailRow | undefined> {
+    return storage(() => {
+      const values = this.sql.prepare(`SELECT ${THUMBNAILS} FROM thumbnails t WHERE t.file_id = ? AND t.is_default = 1 ORDER BY t.time ASC LIMIT 1`)
+        .raw(true).get(fileId) as unknown[] | undefined;
+      if (!values) return undefined;
+      const row = thumbnailObject(values);
+      row.is_default = true;
+      return row as unknown as ThumbnailRow;
     });
   }
 

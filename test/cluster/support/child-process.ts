@@ -10,6 +10,8 @@ export interface JsonChild {
   /** Resolves with the exit code (rejects with stderr when it is not 0, unless `allowFailure`). */
   exited(allowFailure?: boolean): Promise<number | null>;
   stderr(): string;
+  /** Every JSON line printed so far (matched or not), for failure messages. */
+  printed(): Record<string, unknown>[];
 }
 
 /** Spawns `node --import tsx script` with `env` added to this process's environment. */
@@ -18,6 +20,7 @@ export function spawnJsonChild(script: string, env: Record<string, string>): Jso
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   const lines: Record<string, unknown>[] = [];
+  const printed: Record<string, unknown>[] = [];
   const waiters: Array<{ match: (line: Record<string, unknown>) => boolean; resolve: (line: Record<string, unknown>) => void; reject: (e: Error) => void }> = [];
   let closed = false;
   const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
@@ -32,6 +35,7 @@ export function spawnJsonChild(script: string, env: Record<string, string>): Jso
     } catch {
       return;
     }
+    printed.push(line);
     const index = waiters.findIndex((w) => w.match(line));
     if (index >= 0) waiters.splice(index, 1)[0]!.resolve(line);
     else lines.push(line);
@@ -50,5 +54,6 @@ export function spawnJsonChild(script: string, env: Record<string, string>): Jso
       return code;
     },
     stderr: () => stderr,
+    printed: () => printed,
   };
 }

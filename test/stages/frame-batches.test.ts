@@ -22,12 +22,20 @@ describe('frameBatches', () => {
   });
 
   it('splits many frames evenly over the CPU budget, in order', () => {
-    expect(p720).toBe(MAX_FRAMES_PER_PROCESS);
-    const batches = frameBatches(range(31), 2, p720);
+    const p360 = framesPerProcess({ width: 640, height: 360 }, memory);
+    expect(p360).toBe(MAX_FRAMES_PER_PROCESS);
+    const batches = frameBatches(range(31), 2, p360);
     expect(sizes(batches)).toEqual([16, 15]);
     expect(batches.flat()).toEqual(range(31));
-    expect(sizes(frameBatches(range(8), 2, p720))).toEqual([4, 4]);
-    expect(sizes(frameBatches(range(31), 1, p720))).toEqual([16, 15]);
+    expect(sizes(frameBatches(range(8), 2, p360))).toEqual([4, 4]);
+    expect(sizes(frameBatches(range(31), 1, p360))).toEqual([16, 15]);
+  });
+
+  it('keeps each process within its resident-memory budget: 720p frames go 7 to a process', () => {
+    expect(p720).toBe(7);
+    expect(sizes(frameBatches(range(31), 2, p720))).toEqual([7, 6, 6, 6, 6]);
+    expect(framesPerProcess({ width: 1920, height: 1080 }, memory)).toBe(3);
+    expect(framesPerProcess(null, memory)).toBe(3);
   });
 
   it('never puts more frames in one process than fit its memory limit', () => {

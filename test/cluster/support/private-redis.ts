@@ -2,23 +2,13 @@
 // never restarted or reconfigured by tests). Same port across restarts; no persistence, like the shared one.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from './free-port.js';
 
 export interface PrivateRedis {
   url: string;
   /** SIGKILLs the server and starts a new empty one on the same port. */
   restart(): Promise<void>;
   stop(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 function launch(port: number, extra: string[]): Promise<ChildProcess> {

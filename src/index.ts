@@ -88,3 +88,4 @@ export async function createIngest(options: CreateIngestOptions = {}): Promise<I
     throw isStorageFault(error) ? mapStorageError(error, `the data dir ${config.dataDir}`) : error;
   }
 }
+export { allowYoungGenerationScavenges } from './store/young-gc.js';

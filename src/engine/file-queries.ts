@@ -8,7 +8,7 @@ import { validateListQuery, validatePage } from './validate.js';
 import type { ListQueryInput, PageInput, ThumbnailQueryInput } from './validate.js';
 
 /** The part of the Registry port the read side uses. */
-export type RegistryReads = Pick<Registry, 'getFile' | 'listFiles' | 'thumbnails' | 'segments' | 'defaultThumbnail'>;
+export type RegistryReads = Pick<Registry, 'getFile' | 'listFiles' | 'thumbnails' | 'segments' | 'defaultThumbnail' | 'defaultThumbnailOf'>;
 
 /** A Cloudglue-style list page. */
 export interface ListPage<T> {
@@ -46,7 +46,9 @@ export class FileViews {
 
   /** The File view of a row (with its default thumbnail's URL for videos). */
   async file(row: FileRow, context: ViewContext = {}): Promise<IngestFile> {
-    const thumbnail = row.media_type === 'video' ? await this.defaultThumbnail(row.id) : undefined;
+    if (row.media_type !== 'video') return toFileView(row, this.with(context));
+    const joined = this.registry.defaultThumbnailOf?.(row);
+    const thumbnail = joined === undefined ? await this.defaultThumbnail(row.id) : joined ?? undefined;
     return toFileView(row, this.with(context), thumbnail);
   }
 

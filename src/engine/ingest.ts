@@ -133,6 +133,11 @@ export class Ingest extends EventEmitter {
     return this.waiters.waitFor(id);
   }
 
+  /** See {@link Registry.changeVersion}: what a server keys cached views on (undefined: cache nothing). */
+  changeVersion(): string | undefined {
+    return this.registry.changeVersion?.();
+  }
+
   /** One file. `context.baseUrl` makes thumbnail URLs absolute for a server's origin (default `config.publicBaseUrl`). */
   get(id: string, context: ViewContext = {}): Promise<IngestFile> {
     return this.queries.get(id, context);

@@ -69,6 +69,18 @@ export interface Registry {
    * Optional: without it, readers take the first of {@link thumbnails} that is the default.
    */
   defaultThumbnail?(fileId: string): Promise<ThumbnailRow | undefined>;
+  /**
+   * The default thumbnail an adapter read together with `row` (in the same statement), while no write of this
+   * process has happened since: `null` when the file had none, `undefined` when unknown (then readers ask
+   * {@link defaultThumbnail}). Optional.
+   */
+  defaultThumbnailOf?(row: FileRow): ThumbnailRow | null | undefined;
+  /**
+   * A value that changes whenever anything in the registry may have changed — a commit by any connection or process,
+   * or a write of this adapter — so readers can cache what they built from it. Cheap (no row read). Optional: an
+   * adapter that cannot tell (or undefined returned) means nothing may be cached.
+   */
+  changeVersion?(): string | undefined;
   /** A file's segments by index. */
   segments(fileId: string): Promise<SegmentRow[]>;
 

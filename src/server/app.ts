@@ -51,6 +51,13 @@ export interface MediaIngestApiOptions extends FastifyPluginOptions {
    * auth hook as the API). @default true
    */
   console?: boolean;
+  /**
+   * Answer `GET /v1/files/{id}` from a cache of its serialized JSON, emptied on any registry change (any process
+   * on the data dir); engines whose registry cannot report changes (cluster mode) never cache. Leave it off when the
+   * host adds `preSerialization` hooks or its own reply serializer to the plugin's routes (a cached body skips
+   * them). @default false
+   */
+  cacheFileJson?: boolean;
 }
 
 /** Route config flag: no authentication (only `/healthz`). */
@@ -105,7 +112,9 @@ async function plugin(app: FastifyInstance, options: MediaIngestApiOptions): Pro
   const openapi = buildOpenApiDocument({ serverUrl: app.prefix || '/', sources: ingest.documentedSources() });
   app.get('/openapi.json', async () => openapi);
   if (options.console !== false) registerConsole(app);
-  registerFileRoutes(app, ingest, streams, { heartbeatMs: options.heartbeatMs ?? 15_000, publicThumbnails: options.publicThumbnails === true });
+  registerFileRoutes(app, ingest, streams, {
+    heartbeatMs: options.heartbeatMs ?? 15_000, publicThumbnails: options.publicThumbnails === true, cacheFileJson: options.cacheFileJson === true,
+  });
 }
 
 /** RFC 8259: JSON exchanged between systems is UTF-8. `utf8` is a common misspelling of it. */

@@ -9,6 +9,7 @@ import { IngestError } from '../errors.js';
 import { LIST_QUERY, SEGMENT_QUERY, THUMBNAIL_QUERY } from './route-schemas.js';
 import type { Ingest } from '../engine/ingest.js';
 import type { EventStreams } from './sse.js';
+import { FileJsonCache } from './file-json-cache.js';
 
 type Params = { file_id: string };
 type Body = Record<string, unknown>;
@@ -42,7 +43,11 @@ export interface FileRouteOptions {
   heartbeatMs: number;
   /** Thumbnail images skip authentication. */
   publicThumbnails: boolean;
+  /** Serve `GET /v1/files/{id}` from a {@link FileJsonCache} (see `MediaIngestApiOptions.cacheFileJson`). */
+  cacheFileJson: boolean;
 }
+
+const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** Registers the `/v1/files` routes on `app` (inside the plugin's context, so its auth and error handling apply). */
 export function registerFileRoutes(app: FastifyInstance, ingest: Ingest, streams: EventStreams, options: FileRouteOptions): void {
@@ -68,7 +73,15 @@ export function registerFileRoutes(app: FastifyInstance, ingest: Ingest, streams
     ingest.list(request.query, view(request)),
   );
 
-  app.get<{ Params: Params }>('/v1/files/:file_id', async (request) => ingest.get(request.params.file_id, view(request)));
+  const cache = options.cacheFileJson ? new FileJsonCache(() => ingest.changeVersion()) : undefined;
+  app.get<{ Params: Params }>('/v1/files/:file_id', async (request, reply) => {
+    const id = request.params.file_id;
+    if (!cache) return ingest.get(id, view(request));
+    const context = view(request);
+    // The bytes Fastify would send for the object: its serializer, its JSON content type.
+    const json = await cache.json(id, context.baseUrl ?? '', async () => reply.serialize(await ingest.get(id, context)) as string);
+    return reply.header('content-type', JSON_TYPE).send(json);
+  });
 
   app.put<{ Params: Params }>('/v1/files/:file_id', async (request) => {
     const body = objectBody(request.body);

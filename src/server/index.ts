@@ -43,6 +43,8 @@ export interface CreateServerOptions {
   allowUnauthenticated?: boolean;
   /** Request logger: a pino logger, or false for none. @default pino at ingest.config.logLevel on stderr */
   logger?: Logger | false;
+  /** See {@link MediaIngestApiOptions.cacheFileJson}. @default true (set false before adding preSerialization hooks) */
+  cacheFileJson?: boolean;
   /** Where the API is mounted. @default '' (at the root) */
   prefix?: string;
   /**
@@ -131,6 +133,7 @@ export function createServer(options: CreateServerOptions): FastifyInstance {
     ...(options.publicThumbnails ? { publicThumbnails: true } : {}),
     ...(options.metrics !== undefined ? { metrics: options.metrics } : {}),
     ...(options.console === false ? { console: false } : {}),
+    cacheFileJson: options.cacheFileJson !== false,
     ...(prefix ? { prefix } : {}),
   });
   if (options.webhooks !== false) {

@@ -11,10 +11,12 @@ import type {
 import { isStorageFault, mapStorageError } from '../../store/storage-errors.js';
 import { MIGRATIONS } from './sqlite-migrations.js';
 import { cacheStatements } from '../../store/statement-cache.js';
-import { FILE_COLUMNS, THUMBNAIL_COLUMNS, fileObject, selectList, thumbnailObject } from './sqlite-rows.js';
+import { FILE_COLUMNS, THUMBNAIL_COLUMNS, WITH_DEFAULT_THUMBNAIL, fileObject, selectList, thumbnailObject } from './sqlite-rows.js';
 
 const FILES = selectList(FILE_COLUMNS, 'f');
 const THUMBNAILS = selectList(THUMBNAIL_COLUMNS, 't');
+/** `SELECT` list of a file joined with its default thumbnail ({@link WITH_DEFAULT_THUMBNAIL}). */
+const FILE_AND_THUMBNAIL = `${FILES}, ${THUMBNAILS}`;
 const JSON_COLUMNS = ['metadata', 'media_info', 'source_metadata', 'resume_state'] as const;
 
 /** A `files` row as better-sqlite3 returns it (a fresh object per call, decoded in place). */
@@ -72,6 +74,11 @@ function migrate(db: SqliteDatabase): void {
  */
 export class SqliteRegistry implements Registry {
   private db: SqliteDatabase | undefined;
+  /** Writes this process has begun through the connection (see `cacheStatements`): joined reads go stale on the next. */
+  private writes = 0;
+  private readonly countWrite = (): void => void this.writes++;
+  /** The default thumbnail read with a row by {@link fileAndThumbnailWhere}, and the write count then. */
+  private readonly joinedThumbnails = new WeakMap<FileRow, { thumbnail: ThumbnailRow | null; writes: number }>();
 
   constructor(
     private readonly file: string,
@@ -87,7 +94,7 @@ export class SqliteRegistry implements Registry {
   /** Creates the file (and its directory) when missing, sets WAL and migrates the schema. */
   private openForWriting(): SqliteDatabase {
     makeDirsSync(path.dirname(this.file));
-    const db = cacheStatements(new Database(this.file));
+    const db = cacheStatements(new Database(this.file), this.countWrite);
     try {
       db.pragma('busy_timeout = 5000'); // first: switching to WAL and migrating wait for other openers
       db.pragma('journal_mode = WAL');
@@ -143,8 +150,19 @@ export class SqliteRegistry implements Registry {
     return values ? decodeRow(fileObject(values)) : undefined;
   }
 
+  /** Like {@link fileWhere}, with the file's default thumbnail read in the same statement (see {@link defaultThumbnailOf}). */
+  private fileAndThumbnailWhere(from: string, where: string, key: string): FileRow | undefined {
+    const values = this.sql.prepare(`SELECT ${FILE_AND_THUMBNAIL} FROM ${from} ${WITH_DEFAULT_THUMBNAIL} WHERE ${where}`).raw(true).get(key) as unknown[] | undefined;
+    if (!values) return undefined;
+    const row = decodeRow(fileObject(values))!;
+    const thumbnail = values[FILE_COLUMNS.length] === null ? null : thumbnailObject(values.slice(FILE_COLUMNS.length));
+    if (thumbnail) thumbnail.is_default = true;
+    this.joinedThumbnails.set(row, { thumbnail: thumbnail as ThumbnailRow | null, writes: this.writes });
+    return row;
+  }
+
   getFile(id: string): Promise<FileRow | undefined> {
-    return storage(() => this.row(id));
+    return storage(() => this.fileAndThumbnailWhere('files f', 'f.id = ?', id));
   }
 
   findByIdentity(identityHash: string): Promise<FileRow | undefined> {
@@ -152,7 +170,22 @@ export class SqliteRegistry implements Registry {
   }
 
   findByAlias(urlHash: string): Promise<FileRow | undefined> {
-    return storage(() => this.fileWhere(`SELECT ${FILES} FROM aliases a JOIN files f ON f.id = a.file_id WHERE a.url_hash = ?`, urlHash));
+    return storage(() => this.fileAndThumbnailWhere('aliases a JOIN files f ON f.id = a.file_id', 'a.url_hash = ?', urlHash));
+  }
+
+  changeVersion(): string | undefined {
+    if (!this.db?.open) return undefined;
+    try {
+      // data_version moves on commits of other connections (this or another process); `writes` on this one's own.
+      return `${this.db.prepare('PRAGMA data_version').pluck(true).get() as number}:${this.writes}`;
+    } catch {
+      return undefined; // nothing cached; the read itself reports the fault
+    }
+  }
+
+  defaultThumbnailOf(row: FileRow): ThumbnailRow | null | undefined {
+    const joined = this.joinedThumbnails.get(row);
+    return joined && joined.writes === this.writes ? joined.thumbnail : undefined;
   }
 
   insertFileOnce(row: FileRow): Promise<InsertOutcome> {

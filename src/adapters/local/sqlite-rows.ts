@@ -36,3 +36,11 @@ export function thumbnailObject(v: readonly unknown[]): Record<string, unknown> 
     id: v[0], file_id: v[1], type: v[2], time: v[3], segment_id: v[4], path: v[5], width: v[6], height: v[7], is_default: v[8], created_at: v[9],
   };
 }
+
+/**
+ * `FROM` clause of the hot file reads: the file joined with its default thumbnail (the first `is_default` one by
+ * time, as {@link THUMBNAIL_COLUMNS} under alias `t`, NULLs when it has none), so a File view is one statement and
+ * one read transaction, and row and thumbnail come from the same snapshot.
+ */
+export const WITH_DEFAULT_THUMBNAIL =
+  'LEFT JOIN thumbnails t ON t.id = (SELECT d.id FROM thumbnails d WHERE d.file_id = f.id AND d.is_default = 1 ORDER BY d.time ASC LIMIT 1)';

@@ -25,6 +25,8 @@ export class CheckedUrls {
     if (known) return known;
     const url = parseAndCheckUrl(rawUrl, { maxUrlLength: this.maxUrlLength, pageHosts: false });
     const checked: CheckedUrl = Object.freeze({ href: url.href, aliasHash: sha256(`alias:${normalizeUrl(url)}`) });
+    // Only texts no longer than the limit are kept (the policy trims first, so a padded text may pass yet be long).
+    if (rawUrl.length > this.maxUrlLength) return checked;
     if (this.accepted.size >= this.capacity) this.accepted.delete(this.accepted.keys().next().value!);
     this.accepted.set(rawUrl, checked);
     return checked;

@@ -46,6 +46,14 @@ export class ContentMemo<T> {
     return this.remember(key, compute());
   }
 
+  /** Forgets `key` when what it remembers has settled to a value `stale` says is no longer true. */
+  async forget(key: string, stale: (value: T) => boolean): Promise<void> {
+    const known = this.entries.get(key);
+    if (!known) return;
+    const settled = await known.then((value) => ({ value }), () => undefined);
+    if (settled && stale(settled.value) && this.entries.get(key) === known) this.entries.delete(key);
+  }
+
   /** Forgets everything (tests; an engine closing). */
   clear(): void {
     this.entries.clear();

@@ -38,10 +38,12 @@ export class DownloadBookkeeping {
 
   constructor(private readonly partial: PartialWrite, private readonly record: RunRecord, private readonly expect: () => Expectation) {
     partial.onDurable = (durable) => {
-      if (!this.expect().resumable) return;
+      // Taken now, with the response these bytes came from: a reopen (new validators) may come before the write.
+      const state = resumeState(this.expect(), durable);
+      if (!state) return;
       // The registry is closing or full: the next checkpoint (or the failure path) records it.
       this.recording = this.recording
-        .then(() => this.record.update({ resume_state: resumeState(this.expect(), durable) }))
+        .then(() => this.record.update({ resume_state: state }))
         .then(() => undefined, () => undefined);
     };
   }

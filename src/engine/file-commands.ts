@@ -119,7 +119,7 @@ export class FileCommands {
       }
       throw error;
     }
-    return this.launch({ kind: 'restart', jobId: row.id, url: row.url });
+    return this.launch({ kind: 'restart', jobId: row.id, url: row.url }, row);
   }
 
   /** An existing file: its row, unchanged, unless it failed or was orphaned, in which case it runs again. */
@@ -143,8 +143,12 @@ export class FileCommands {
     this.closing.abort(new IngestError('cancelled', 'The engine was closed before the file run started'));
   }
 
-  /** The timer of {@link recheckEvery} for one launch: calls `found` with the file once the registry has it. */
-  private recheckLostRun(job: FileRunJob, found: (row: FileRow) => void): NodeJS.Timeout | undefined {
+  /**
+   * The timer of {@link recheckEvery} for one launch: calls `found` with the file once the registry has it — for a
+   * restart, once its row changed since `before` (the row as it was when the run was queued again: a failed file must
+   * not answer with its old failure).
+   */
+  private recheckLostRun(job: FileRunJob, before: FileRow | undefined, found: (row: FileRow) => void): NodeJS.Timeout | undefined {
     const every = recheckEvery(this.d.config, this.d.queue);
     if (every <= 0) return undefined;
     let checking = false;
@@ -154,7 +158,8 @@ export class FileCommands {
       const { registry, queue } = this.d;
       void (async () => {
         const row = job.kind === 'new' ? await registry.findByAlias(job.aliasHash) : await registry.getFile(job.jobId);
-        if (row) return found(row);
+        const unchanged = row && before && row.updated_at === before.updated_at && row.run_token === before.run_token;
+        if (row && !unchanged) return found(row);
         await queue.enqueue(job);
       })().catch(() => undefined).finally(() => (checking = false));
     }, every);
@@ -162,8 +167,11 @@ export class FileCommands {
     return timer;
   }
 
-  /** Enqueues a run; resolves with its file once it is ready, rejects with what refused it before that. */
-  private launch(job: FileRunJob): Promise<IngestFile> {
+  /**
+   * Enqueues a run; resolves with its file once it is ready, rejects with what refused it before that. `before` is
+   * the file's row when an existing file runs again.
+   */
+  private launch(job: FileRunJob, before?: FileRow): Promise<IngestFile> {
     const { bus, queue } = this.d;
     if (this.closing.signal.aborted) return Promise.reject(this.closing.signal.reason);
     return new Promise<IngestFile>((resolveRun, rejectRun) => {
@@ -189,7 +197,7 @@ export class FileCommands {
           reject(asIngestError(event.error));
         }
       });
-      const recheck = this.recheckLostRun(job, (row) => {
+      const recheck = this.recheckLostRun(job, before, (row) => {
         unsubscribe();
         void this.d.views.file(row).then(resolve, reject);
       });

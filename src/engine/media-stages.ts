@@ -68,6 +68,8 @@ interface StoredImages {
 @injectable()
 export class ThumbnailStage {
   private readonly derived = new ContentMemo<StoredImages>();
+  /** The memo key each file's images are remembered under (bounded like the memo), to forget them when it runs again. */
+  private readonly heldBy = new Map<string, string>();
 
   constructor(
     @inject(TOKENS.Config) private readonly config: IngestConfig,
@@ -85,11 +87,19 @@ export class ThumbnailStage {
     ];
     const { width, maxHeight, format, quality } = config.thumbnails;
     const settings = JSON.stringify({ width, maxHeight, format, quality, stream: probe.videoStreamIndex, duration, requests });
+    // This file runs again (its images are about to be replaced, perhaps by another content's): files of the old
+    // content must no longer copy from it.
+    const previous = this.heldBy.get(file.id);
+    if (previous !== undefined) await this.derived.forget(previous, (held) => held.fileId === file.id);
+    const key = `${blob.sha256}\n${settings}`;
     const stored = await this.derived.use(
-      `${blob.sha256}\n${settings}`,
+      key,
       () => this.make(file.id, blob.path, probe, requests, signal),
       (earlier) => this.copy(file.id, earlier),
     );
+    this.heldBy.delete(file.id);
+    if (this.heldBy.size >= 1024) this.heldBy.delete(this.heldBy.keys().next().value!);
+    this.heldBy.set(file.id, key);
     crashPoint('thumbnails');
     const now = Date.now();
     const byKey = new Map(stored.images.map((image) => [image.key, image]));

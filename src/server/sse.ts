@@ -80,6 +80,8 @@ export class EventStreams {
     };
     this.open.add(end);
     res.on('close', end);
+    // The client went away while the File was read: its 'close' has passed already.
+    if (res.destroyed || reply.request.raw.destroyed) return end();
     res.write(`retry: 3000\n\n`);
     send('file', current);
     if (isTerminalStatus(current.status)) return end();

@@ -58,3 +58,22 @@ describe('ContentMemo with a reuse step (thumbnails)', () => {
     expect(later).toEqual({ owner: 'copy of b' });
   });
 });
+
+describe('ContentMemo.forget', () => {
+  it('forgets a key only while it still remembers a value the caller calls stale', async () => {
+    const memo = new ContentMemo<{ fileId: string }>();
+    await memo.use('c1', async () => ({ fileId: 'file_a' }));
+    await memo.forget('c1', (held) => held.fileId === 'file_b');
+    let computed = 0;
+    const copy = async (earlier: { fileId: string }) => ({ fileId: `${earlier.fileId}+copy` });
+    expect(await memo.use('c1', async () => (computed++, { fileId: 'file_x' }), copy)).toEqual({ fileId: 'file_a+copy' });
+    expect(computed).toBe(0);
+    // file_a+copy is the newest holder now; file_a running again must not unremember it.
+    await memo.forget('c1', (held) => held.fileId === 'file_a');
+    expect(await memo.use('c1', async () => (computed++, { fileId: 'file_x' }), copy)).toEqual({ fileId: 'file_a+copy+copy' });
+    await memo.forget('c1', (held) => held.fileId === 'file_a+copy+copy');
+    expect(await memo.use('c1', async () => (computed++, { fileId: 'file_x' }), copy)).toEqual({ fileId: 'file_x' });
+    expect(computed).toBe(1);
+    await memo.forget('unknown', () => true);
+  });
+});

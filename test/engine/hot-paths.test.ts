@@ -75,6 +75,13 @@ describe('CheckedUrls', () => {
     expect((urls as unknown as { accepted: Map<string, unknown> }).accepted.size).toBe(2);
     expect(Object.isFrozen(accepted[0])).toBe(true);
   });
+
+  it('does not keep a text longer than the URL limit (whitespace padding passes the trimmed check)', () => {
+    const urls = new CheckedUrls(40, 8);
+    const padded = `https://a.test/1${' '.repeat(10_000)}`;
+    expect(urls.check(padded)).toEqual(policy(padded));
+    expect((urls as unknown as { accepted: Map<string, unknown> }).accepted.size).toBe(0);
+  });
 });
 
 describe('lazyChildLogger', () => {

@@ -112,7 +112,7 @@ export class PgRegistry implements Registry {
       } catch (error) {
         const retry = isConnectRefused(error) || (again && isConnectionLost(error));
         if (!retry || attempt > delays.length) throw storageError(error, what);
-        await new Promise((resolve) => setTimeout(resolve, delays[attempt - 1]! * (0.5 + Math.random())));
+        await new Promise((resolve) => setTimeout(resolve, delays[attempt - 1]! * (0.5 + Math.random())).unref());
       }
     }
   }
@@ -338,9 +338,9 @@ export class PgRegistry implements Registry {
         .executeTakeFirst();
       if (row) return decode(row)!;
       const current = await this.db.selectFrom('files').selectAll().where('id', '=', fileId).executeTakeFirst();
-      // A repeat after a lost connection: the first attempt committed (a release cleared the token) when the row
-      // carries exactly this write's timestamp and token.
-      if (attempt > 1 && current && current.updated_at === values.updated_at && current.run_token === (values.run_token ?? token)) return decode(current)!;
+      // A repeat after a lost connection: the first attempt committed when the row has this write's timestamp and token
+      const written = 'run_token' in values ? values.run_token : token; // (null after a release)
+      if (attempt > 1 && current && current.updated_at === values.updated_at && current.run_token === written) return decode(current)!;
       this.checkFence(fileId, token, current);
       // The token matched on re-read: the first statement raced a release/claim pair that restored it. Refuse.
       throw new IngestError('run_superseded', `File ${fileId} changed hands during this run's write; the write was refused`);

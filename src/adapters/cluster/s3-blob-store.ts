@@ -306,12 +306,12 @@ export class S3BlobStore implements BlobStore {
 
   /**
    * Once a blob is stored, every multipart upload still open on its key is a leftover (a worker SIGKILLed while
-   * uploading the same content; blobs are content-addressed, so nothing is lost): aborted, so no parts linger.
+   * uploading the same content; blobs are content-addressed, so nothing is lost): aborted, so no parts linger. Best
+   * effort (a store without the listing permission still stores blobs; start-up recovery aborts old leftovers).
    */
   private async abortUploadsOf(key: string): Promise<void> {
-    const page = await this.call('listing multipart uploads', () =>
-      this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: key })),
-    );
+    const page = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: key })).catch(() => undefined);
+    if (!page) return;
     for (const upload of page.Uploads ?? []) {
       if (upload.Key !== key) continue;
       await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: upload.UploadId! })).catch(() => undefined);

@@ -51,7 +51,9 @@ export class FsBlobStore implements BlobStore {
         return { sha256, bytes: existing.bytes };
       }
       await this.fsys.rename(localPath, target);
-      await this.syncDir(path.dirname(target));
+      // The blob's name, and the names of its two shard folders (new for a new prefix), survive a power loss.
+      const shard = path.dirname(target);
+      await Promise.all([this.syncDir(shard), this.syncDir(path.dirname(shard)), this.syncDir(this.blobsDir)]);
       return { sha256, bytes: (await this.fsys.stat(target)).size };
     } catch (error) {
       await this.fsys.rm(localPath, { force: true }).catch(() => undefined);
@@ -98,7 +100,7 @@ export class FsBlobStore implements BlobStore {
       // Durable before the registry points at them: a completed file never lists a thumbnail a power loss took. The
       // file flushes run at once (the file system commits them together), then the folder's.
       await Promise.all(targets.map((target) => this.syncFile(target)));
-      await this.syncDir(dir);
+      await Promise.all([this.syncDir(dir), this.syncDir(this.thumbnailsDir)]); // the file's folder is new
       return targets.map((target) => path.relative(this.dataDir, target));
     } catch (error) {
       await this.fsys.rm(dir, { recursive: true, force: true }).catch(() => undefined);
@@ -119,7 +121,7 @@ export class FsBlobStore implements BlobStore {
       await this.fsys.mkdir(dir, { recursive: true });
       const targets = images.map((image) => path.join(dir, image.name));
       for (const [i, source] of sources.entries()) await link(source, targets[i]!);
-      await this.syncDir(dir);
+      await Promise.all([this.syncDir(dir), this.syncDir(this.thumbnailsDir)]);
       return targets.map((target) => path.relative(this.dataDir, target));
     } catch (error) {
       await this.fsys.rm(dir, { recursive: true, force: true }).catch(() => undefined);

@@ -127,6 +127,11 @@ export class Ingest extends EventEmitter {
     return options.wait ? this.waitFor(file.id) : file;
   }
 
+  /** Counts an accepted sync that a server answered from its cache of this engine's answers (metrics stay true). */
+  countAcceptedSync(source: string): void {
+    this.emit('sync.accepted', { source } satisfies TelemetryEvents['sync.accepted']);
+  }
+
   /** Resolves with the file once it is in a terminal status. */
   async waitFor(id: string): Promise<IngestFile> {
     this.assertOpen();

@@ -55,25 +55,35 @@ export function registerFileRoutes(app: FastifyInstance, ingest: Ingest, streams
   // Engines without a publicBaseUrl give thumbnail URLs as paths: the views are built for this request's origin.
   const view = (request: FastifyRequest): ViewContext =>
     ingest.config.publicBaseUrl ? {} : { baseUrl: `${request.protocol}://${request.headers.host ?? 'localhost'}${app.prefix}` };
-  app.post('/v1/files/sync', async (request) => {
+  const cache = options.cacheFileJson ? new FileJsonCache(() => ingest.changeVersion()) : undefined;
+  app.post('/v1/files/sync', async (request, reply) => {
     const body = objectBody(request.body);
     if (typeof body.url !== 'string' || body.url.trim() === '') throw new IngestError('invalid_request', 'url is required and must be a string');
     const metadata = optionalObject(body, 'metadata');
     const segments = body.enable_segment_thumbnails;
     if (segments !== undefined && typeof segments !== 'boolean') throw new IngestError('invalid_request', 'enable_segment_thumbnails must be a boolean');
-    return ingest.sync(body.url, {
+    const context = view(request);
+    const sync = () => ingest.sync(body.url as string, {
       ...(metadata !== undefined ? { metadata } : {}),
       ...(segments !== undefined ? { enableSegmentThumbnails: segments } : {}),
       wait: false,
-      ...view(request),
+      ...context,
     });
+    // Metadata is validated per request (it may be refused); otherwise a re-sync of a completed file answers its
+    // row unchanged until the registry changes: the same bytes, kept like a GET's, and counted as accepted.
+    if (!cache || metadata !== undefined || body.url.length > ingest.config.limits.maxUrlLength) return sync();
+    const answer = await cache.answer(`sync\n${String(segments)}\n${body.url}`, context.baseUrl ?? '', async () => {
+      const file = await sync();
+      return { json: reply.serialize(file) as string, keep: file.status === 'completed', extra: file.source };
+    });
+    if (answer.hit) ingest.countAcceptedSync(answer.extra!);
+    return reply.header('content-type', JSON_TYPE).send(answer.json);
   });
 
   app.get<{ Querystring: Record<string, string | number | undefined> }>('/v1/files', { schema: { querystring: LIST_QUERY } }, async (request) =>
     ingest.list(request.query, view(request)),
   );
 
-  const cache = options.cacheFileJson ? new FileJsonCache(() => ingest.changeVersion()) : undefined;
   app.get<{ Params: Params }>('/v1/files/:file_id', async (request, reply) => {
     const id = request.params.file_id;
     if (!cache) return ingest.get(id, view(request));

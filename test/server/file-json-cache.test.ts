@@ -86,4 +86,54 @@ describe('GET /v1/files/{id} with the File JSON cache', () => {
     expect(a!.statusCode).toBe(404);
     expect(a!.body).toBe(b!.body);
   });
+
+  const resync = async (app: FastifyInstance, body: Record<string, unknown>, host = 'one.example.test') => {
+    const response = await app.inject({ method: 'POST', url: '/media/v1/files/sync', payload: body, headers: { authorization: `Bearer ${KEY}`, host } });
+    const { date: _date, ...headers } = response.headers;
+    return { status: response.statusCode, headers, body: response.body };
+  };
+  const acceptedSyncs = () => {
+    let n = 0;
+    const count = () => void n++;
+    engine.ingest.on('sync.accepted', count);
+    return { count: () => n, stop: () => engine.ingest.off('sync.accepted', count) };
+  };
+
+  it('answers an idempotent re-sync of a completed file byte for byte like the uncached route, counted as accepted', async () => {
+    const body = { url: 'http://cache.example.test/clip.mp4' };
+    const counted = acceptedSyncs();
+    try {
+      const [a, b, again, spelled] = [await resync(cached, body), await resync(uncached, body), await resync(cached, body),
+        await resync(cached, { url: 'HTTP://CACHE.example.test:80/clip.mp4' })];
+      expect(a.status).toBe(200);
+      expect(a).toEqual(b);
+      expect(again).toEqual(b);
+      expect(JSON.parse(spelled.body)).toMatchObject({ id: fileId, status: 'completed' });
+      expect(counted.count()).toBe(4);
+    } finally {
+      counted.stop();
+    }
+    // Another origin gets its own thumbnail URLs; an update shows at once; metadata is still validated every time.
+    expect(await resync(cached, body, 'two.example.test')).toEqual(await resync(uncached, body, 'two.example.test'));
+    await engine.ingest.update(fileId, { metadata: { round: 3 } });
+    expect(JSON.parse((await resync(cached, body)).body).metadata).toEqual({ round: 3 });
+    const refused = await resync(cached, { ...body, metadata: 'not an object' });
+    expect(refused.status).toBe(400);
+  });
+
+  it('never keeps the answer for a file that is not completed (a failed file runs again on re-sync)', async () => {
+    const other = new Database(path.join(engine.dataDir, 'registry.sqlite'));
+    try {
+      other.pragma('busy_timeout = 5000');
+      other.prepare("UPDATE files SET status = 'failed', error_code = 'media_corrupt', error_message = 'test' WHERE id = ?").run(fileId);
+    } finally {
+      other.close();
+    }
+    const body = { url: 'http://cache.example.test/clip.mp4' };
+    const first = JSON.parse((await resync(cached, body)).body) as { status: string };
+    expect(first.status).not.toBe('failed');
+    const done = await engine.ingest.waitFor(fileId);
+    expect(done.status).toBe('completed');
+    expect(JSON.parse((await resync(cached, body)).body)).toMatchObject({ id: fileId, status: 'completed' });
+  });
 });
